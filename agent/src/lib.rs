@@ -1,0 +1,10 @@
+//! The omswatch agent: runs in each OMS container, probes what the OMS runbook
+//! checks by hand (supervisord's programs, `hostname -i`, OMS_HOST_IP) and streams
+//! it to the collector.
+//!
+//! Flow: [`probe`] → [`report`] (build a NodeReport, detect change) → [`run`]
+//! (gRPC stream, reconnect with [`backoff`]).
+pub mod backoff;
+pub mod probe;
+pub mod report;
+pub mod run;

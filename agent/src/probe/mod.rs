@@ -1,0 +1,4 @@
+//! Probes: how the agent looks at its OMS container. Each takes its sources as
+//! arguments and never fails: what cannot be probed is reported as such.
+pub mod identity;
+pub mod supervisor;

@@ -1,0 +1,241 @@
+//! What supervisord says of the OMS components.
+//!
+//! Every OMS process (oms_console, oms_drc_cm, oms_drc_supervisor, nginx…) runs under supervisord,
+//! so its program table is the first thing an operator checks when a node is Down: a FATAL
+//! oms_drc_cm or an oms_console left STOPPED after an upgrade explains most outages.
+//!
+//! The probe finds supervisord's address in its config file (never assumed: OMS images differ),
+//! asks it over XML-RPC (`xmlrpc`), and falls back to `supervisorctl status` (`ctl`) when that fails.
+//! It never fails itself: an unreachable supervisord is a finding, reported with both reasons.
+
+mod address;
+mod conf;
+mod ctl;
+mod error;
+#[cfg(test)]
+mod live_tests;
+mod xmlrpc;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use omswatch_common::proto::v1::{Program, SupervisorStatus};
+use tokio::time::Instant;
+
+use self::address::{Credentials, ServerAddress};
+use self::error::{Error, Result};
+
+/// Where and how to reach supervisord.
+#[derive(Clone, Debug)]
+pub struct SupervisorSettings {
+    /// Explicit server URL (`unix:///tmp/supervisor.sock` or `http://127.0.0.1:9001`), overrides the
+    /// config file.
+    pub url: Option<String>,
+    /// supervisord.conf to read when no URL is given; None = search the usual paths
+    /// (/etc/supervisor/supervisord.conf, /etc/supervisord.conf, /etc/supervisor.conf).
+    pub conf: Option<PathBuf>,
+    /// Username for HTTP Basic auth (overrides the one found in the config file).
+    pub username: Option<String>,
+    /// Password for HTTP Basic auth (overrides the one found in the config file).
+    pub password: Option<String>,
+    /// supervisorctl binary used as the fallback, default "supervisorctl".
+    pub supervisorctl: PathBuf,
+    /// Timeout of one probe, fallback included: the XML-RPC call gets at most half of it and
+    /// supervisorctl whatever is left.
+    pub timeout: Duration,
+}
+
+impl Default for SupervisorSettings {
+    /// Search the usual config paths, `supervisorctl` from `PATH`, 5 s.
+    fn default() -> Self {
+        Self {
+            url: None,
+            conf: None,
+            username: None,
+            password: None,
+            supervisorctl: PathBuf::from("supervisorctl"),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Asks supervisord for its programs; see the module docs.
+#[derive(Debug)]
+pub struct SupervisorProbe {
+    /// How to reach supervisord.
+    settings: SupervisorSettings,
+}
+
+/// An XML-RPC endpoint and what to authenticate with.
+struct Target {
+    /// Where supervisord listens.
+    address: ServerAddress,
+    /// HTTP Basic credentials, when any are known.
+    credentials: Option<Credentials>,
+}
+
+impl SupervisorProbe {
+    /// A probe with these settings.
+    pub fn new(settings: SupervisorSettings) -> Self {
+        Self { settings }
+    }
+
+    /// Never fails: an unreachable supervisord is reported as `reachable: false` with the reason in
+    /// `error`.
+    #[tracing::instrument(skip(self))]
+    pub async fn probe(&self) -> SupervisorStatus {
+        let deadline = Instant::now() + self.settings.timeout;
+        // The config is re-read at every probe rather than cached: it is a few hundred bytes, and
+        // an OMS upgrade or an operator may move the socket or change the password while the
+        // agent runs; a cached address would then report a healthy supervisord as unreachable.
+        let (conf, target) = match &self.settings.url {
+            Some(url) => (self.settings.conf.clone(), self.url_target(url)),
+            None => match self.conf_path() {
+                Ok(path) => {
+                    let target = self.conf_target(&path).await;
+                    (Some(path), target)
+                }
+                Err(error) => (None, Err(error)),
+            },
+        };
+        let (target, rpc_error) = match target {
+            Ok(target) => match self.call(&target).await {
+                Ok(programs) => return reachable(format!("xmlrpc {}", target.address), programs),
+                Err(error) => (Some(target), error),
+            },
+            Err(error) => (None, error),
+        };
+        tracing::warn!(error = %rpc_error, "XML-RPC to supervisord failed, trying supervisorctl");
+        // supervisorctl is sent to the same server, so the two answers are about one address; an
+        // explicit URL is passed on even when unparseable rather than silently replaced by the
+        // config file's.
+        let server = match &target {
+            Some(target) => Some(target.address.to_string()),
+            None => self.settings.url.clone(),
+        };
+        let credentials = target.as_ref().and_then(|t| t.credentials.as_ref());
+        let args = ctl::args(conf.as_deref(), server.as_deref(), credentials);
+        let budget = deadline.saturating_duration_since(Instant::now());
+        let ctl_error = match ctl::status(&self.settings.supervisorctl, &args, budget).await {
+            Ok(programs) => return reachable("supervisorctl".into(), programs),
+            Err(error) => error,
+        };
+        let tried = match (&server, &conf) {
+            (Some(server), _) => server.clone(),
+            (None, Some(conf)) => format!("the address in {}", conf.display()),
+            (None, None) => "supervisorctl's default address".into(),
+        };
+        let source = match &target {
+            Some(target) => format!("xmlrpc {}, then supervisorctl", target.address),
+            None => "supervisorctl".into(),
+        };
+        SupervisorStatus {
+            reachable: false,
+            error: format!(
+                "cannot ask supervisord at {tried}: XML-RPC: {rpc_error}; supervisorctl: {ctl_error}"
+            ),
+            source,
+            programs: Vec::new(),
+        }
+    }
+
+    /// `getAllProcessInfo` within half of the probe's timeout, leaving the rest for supervisorctl.
+    async fn call(&self, target: &Target) -> Result<Vec<Program>> {
+        let budget = self.settings.timeout / 2;
+        let call = xmlrpc::get_all_process_info(&target.address, target.credentials.as_ref());
+        tokio::time::timeout(budget, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    what: format!("XML-RPC at {}", target.address),
+                    after: budget,
+                })
+            })
+    }
+
+    /// The config file: the one given, else the first of the usual paths.
+    fn conf_path(&self) -> Result<PathBuf> {
+        match &self.settings.conf {
+            Some(path) => Ok(path.clone()),
+            None => conf::find_conf(&conf::SEARCH_PATHS.map(PathBuf::from)),
+        }
+    }
+
+    /// The target of an explicit URL, which replaces the config file entirely, credentials
+    /// included (supervisorctl still gets `-c` when a file is given, for its own section).
+    fn url_target(&self, url: &str) -> Result<Target> {
+        let address = ServerAddress::parse_url(url)?;
+        let overrides = self.settings.username.is_some() || self.settings.password.is_some();
+        Ok(Target {
+            address,
+            credentials: overrides.then(|| self.credentials(None)),
+        })
+    }
+
+    /// The target the config file names, the settings' credentials winning over the file's.
+    async fn conf_target(&self, path: &Path) -> Result<Target> {
+        let settings = &self.settings;
+        let overrides = settings.username.is_some() || settings.password.is_some();
+        let server = conf::read_conf(path).await?;
+        let credentials = match server.credentials {
+            Ok(found) if overrides => Some(self.credentials(found)),
+            Ok(found) => found,
+            // The file only has a hash of the password; the settings' clear one will do.
+            Err(Error::HashedPassword { username, origin }) if settings.password.is_some() => {
+                let password = String::new();
+                Some(self.credentials(Some(Credentials {
+                    username,
+                    password,
+                    origin,
+                })))
+            }
+            Err(error) => return Err(error),
+        };
+        Ok(Target {
+            address: server.address,
+            credentials,
+        })
+    }
+
+    /// The settings' username/password over those of the config file (`from_conf`).
+    fn credentials(&self, from_conf: Option<Credentials>) -> Credentials {
+        let settings = &self.settings;
+        let (conf_user, conf_password, conf_origin) = match from_conf {
+            Some(c) => (Some(c.username), Some(c.password), c.origin),
+            None => (None, None, String::new()),
+        };
+        let origin = match (
+            &settings.username,
+            &settings.password,
+            &conf_user,
+            &conf_password,
+        ) {
+            (Some(_), None, _, Some(_)) => {
+                format!("username from the probe settings, password from {conf_origin}")
+            }
+            (None, Some(_), Some(_), _) => {
+                format!("username from {conf_origin}, password from the probe settings")
+            }
+            _ => "the probe settings".to_owned(),
+        };
+        Credentials {
+            username: settings.username.clone().or(conf_user).unwrap_or_default(),
+            password: settings
+                .password
+                .clone()
+                .or(conf_password)
+                .unwrap_or_default(),
+            origin,
+        }
+    }
+}
+
+/// A reachable supervisord's status.
+fn reachable(source: String, programs: Vec<Program>) -> SupervisorStatus {
+    SupervisorStatus {
+        reachable: true,
+        error: String::new(),
+        source,
+        programs,
+    }
+}

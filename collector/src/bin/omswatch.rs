@@ -1,0 +1,167 @@
+//! `omswatch`: the operator's command. `omswatch status` answers "what is wrong
+//! with my OMS cluster, and what do I do" in one call to the collector.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use omswatch_collector::views;
+use omswatch_common::findings::Code;
+use omswatch_common::proto::v1::StatusRequest;
+use omswatch_common::proto::v1::query_client::QueryClient;
+use omswatch_common::telemetry::chain;
+
+/// Exit code for an unreachable collector or bad usage.
+const EXIT_UNUSABLE: u8 = 3;
+
+/// omswatch: watch an OceanBase Migration Service (OMS) cluster.
+///
+/// Exit codes of `status`: 0 nothing above info, 1 warnings, 2 critical findings,
+/// 3 collector unreachable or bad usage.
+#[derive(Debug, Parser)]
+#[command(version, about, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show every node and every finding, most severe first, with its fix.
+    ///
+    /// Example: omswatch status --collector http://10.0.0.5:9470 --format json
+    #[command(verbatim_doc_comment)]
+    Status {
+        /// The collector's URL.
+        #[arg(
+            long,
+            env = "OMSWATCH_COLLECTOR",
+            default_value = "http://127.0.0.1:9470"
+        )]
+        collector: String,
+        /// table for people, json for scripts (shape: docs/STATUS_JSON.md).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Give up on the collector after this long.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+    /// Explain a finding code: what it means, why it happens, how to fix it.
+    ///
+    /// Example: omswatch explain DUPLICATE_OMS_HOST_IP   (or --all)
+    #[command(verbatim_doc_comment)]
+    Explain {
+        /// The finding code (case-insensitive).
+        code: Option<String>,
+        /// Print every code.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_UNUSABLE } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Status {
+            collector,
+            format,
+            timeout,
+        } => status(&collector, format, timeout).await,
+        Command::Explain { code, all } => explain(code.as_deref(), all),
+    }
+}
+
+async fn status(collector: &str, format: Format, timeout: Duration) -> ExitCode {
+    let answer = tokio::time::timeout(timeout, fetch(collector, timeout)).await;
+    let status = match answer {
+        Ok(Ok(status)) => status,
+        Ok(Err(e)) => {
+            return unusable(&format!(
+                "cannot get the status from {collector}: {}",
+                chain(e.as_ref())
+            ));
+        }
+        Err(_) => {
+            return unusable(&format!(
+                "no answer from {collector} within {}",
+                humantime::format_duration(timeout)
+            ));
+        }
+    };
+    match format {
+        Format::Table => print!("{}", views::table::render(&status, collector)),
+        Format::Json => println!("{}", views::json::render(&status)),
+    }
+    ExitCode::from(views::exit_code(&status))
+}
+
+async fn fetch(
+    collector: &str,
+    timeout: Duration,
+) -> anyhow::Result<omswatch_common::proto::v1::ClusterStatus> {
+    let endpoint = tonic::transport::Endpoint::from_shared(collector.to_string())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "bad collector URL {collector:?} ({e}); expected e.g. http://10.0.0.5:9470"
+            )
+        })?
+        .connect_timeout(timeout)
+        .timeout(timeout);
+    let channel = endpoint.connect().await?;
+    let reply = QueryClient::new(channel)
+        .get_status(StatusRequest {})
+        .await?;
+    Ok(reply.into_inner())
+}
+
+fn unusable(message: &str) -> ExitCode {
+    eprintln!("omswatch: {message}");
+    eprintln!(
+        "Is omswatch-collector running there? Pass --collector URL or set OMSWATCH_COLLECTOR."
+    );
+    ExitCode::from(EXIT_UNUSABLE)
+}
+
+fn explain(code: Option<&str>, all: bool) -> ExitCode {
+    let codes: Vec<Code> = match (code, all) {
+        (_, true) => Code::ALL.to_vec(),
+        (Some(name), false) => match Code::parse(name) {
+            Some(code) => vec![code],
+            None => {
+                let known: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+                eprintln!(
+                    "omswatch: unknown finding code {name:?}; known codes: {}",
+                    known.join(", ")
+                );
+                return ExitCode::from(EXIT_UNUSABLE);
+            }
+        },
+        (None, false) => {
+            eprintln!(
+                "omswatch: name a finding code, e.g. `omswatch explain NODE_SILENT`, or pass --all"
+            );
+            return ExitCode::from(EXIT_UNUSABLE);
+        }
+    };
+    for code in codes {
+        let e = code.entry();
+        println!(
+            "{} ({})\n  means: {}\n  cause: {}\n  fix:   {}\n",
+            e.code, e.severity, e.meaning, e.cause, e.remedy
+        );
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,53 @@
+//! Domain → wire: the diagnosis as a proto `ClusterStatus`. Remedies are filled
+//! here from the catalogue, the one source of their text.
+
+use omswatch_common::diagnose::{Diagnosis, NodeView};
+use omswatch_common::findings::Finding;
+use omswatch_common::proto::v1 as pb;
+
+/// The wire form of a diagnosis made at `now_unix_ms`.
+pub fn cluster_status(diagnosis: &Diagnosis, now_unix_ms: i64) -> pb::ClusterStatus {
+    pb::ClusterStatus {
+        nodes: diagnosis.nodes.iter().map(node).collect(),
+        findings: diagnosis.findings.iter().map(finding).collect(),
+        generated_at_unix_ms: now_unix_ms,
+        collector_version: crate::VERSION.to_string(),
+    }
+}
+
+fn node(view: &NodeView) -> pb::NodeStatus {
+    pb::NodeStatus {
+        name: view.name.clone(),
+        oms_host_ip: view.oms_host_ip.clone(),
+        hostname_ips: view.hostname_ips.clone(),
+        state: view.state.as_str().to_string(),
+        components: view
+            .components
+            .iter()
+            .map(|(name, state)| pb::ComponentState {
+                name: name.clone(),
+                state: state.clone(),
+            })
+            .collect(),
+        host_status: view.host_status.clone(),
+        heartbeat_age_s: view.heartbeat_age_s,
+        last_report_age_s: Some(view.last_report_age_s),
+        region: view.region.clone(),
+        hostname: view.hostname.clone(),
+    }
+}
+
+fn finding(f: &Finding) -> pb::Finding {
+    pb::Finding {
+        code: f.code.as_str().to_string(),
+        severity: f.severity().as_str().to_string(),
+        nodes: f.nodes.clone(),
+        message: f.message.clone(),
+        remedy: f.remedy(),
+        evidence: f
+            .evidence
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}

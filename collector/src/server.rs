@@ -1,0 +1,133 @@
+//! Wiring: the aggregator, the poller and the gRPC server, all stopped by one
+//! shutdown future (ctrl-c in the binary, a test's own future in tests).
+
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use omswatch_common::diagnose::diagnose;
+use omswatch_common::findings::Finding;
+use omswatch_common::oms_config;
+use omswatch_common::proto::v1::query_server::QueryServer;
+use omswatch_common::proto::v1::reporting_server::ReportingServer;
+use omswatch_common::snapshot::{RegionInput, Thresholds};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::ingest::ReportingService;
+use crate::metadb::MetaDbReader;
+use crate::query::QueryService;
+use crate::settings::Settings;
+use crate::state::{self, StateHandle};
+
+/// Largest gRPC message accepted from a peer.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// Why the collector stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The gRPC server failed.
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Runs the collector on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let thresholds = Thresholds {
+        heartbeat_stale_s: i64::try_from(settings.heartbeat_stale.as_secs()).unwrap_or(i64::MAX),
+        ..Thresholds::default()
+    };
+    let (state, _aggregator) = state::spawn(thresholds);
+    let poller = tokio::spawn(poll(settings.clone(), state.clone()));
+    let reporting = ReportingServer::new(ReportingService::new(state.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let query =
+        QueryServer::new(QueryService::new(state)).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    tracing::info!(listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()), "collector serving");
+    let served = tonic::transport::Server::builder()
+        .add_service(reporting)
+        .add_service(query)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await;
+    poller.abort();
+    tracing::info!("collector stopped");
+    Ok(served?)
+}
+
+/// Every tick: re-read each config.yaml (edits are picked up without a restart),
+/// read the MetaDB, hand both to the aggregator, and log what changed.
+async fn poll(settings: Settings, state: StateHandle) {
+    let mut reader = MetaDbReader::new(settings.metadb_timeout);
+    let mut ticker = tokio::time::interval(settings.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut previous = BTreeSet::new();
+    let mut first_tick = true;
+    loop {
+        ticker.tick().await;
+        let configs: Vec<_> = settings
+            .oms_configs
+            .iter()
+            .map(|path| oms_config::load(path))
+            .collect();
+        // On the first tick, publish the configs before the (slower) MetaDB reads, so
+        // config findings show at once even while the MetaDB hangs.
+        if first_tick {
+            let first = configs
+                .iter()
+                .map(|c| RegionInput {
+                    config: c.clone(),
+                    metadb: None,
+                })
+                .collect();
+            if state.set_regions(first).await.is_err() {
+                return;
+            }
+        }
+        let mut regions = Vec::with_capacity(configs.len());
+        for config in configs {
+            let metadb = match &config {
+                Ok(region) => Some(reader.read(region).await),
+                Err(_) => None,
+            };
+            regions.push(RegionInput { config, metadb });
+        }
+        let valid: Vec<_> = regions
+            .iter()
+            .filter_map(|r| r.config.as_ref().ok())
+            .collect();
+        reader.retain(&valid);
+        first_tick = false;
+        if state.set_regions(regions).await.is_err() {
+            return;
+        }
+        let Ok(snapshot) = state.snapshot().await else {
+            return;
+        };
+        previous = log_changes(previous, &diagnose(&snapshot).findings);
+    }
+}
+
+/// Logs findings that appeared or cleared since the last tick; returns the new set.
+fn log_changes(previous: BTreeSet<String>, findings: &[Finding]) -> BTreeSet<String> {
+    let current: BTreeSet<String> = findings.iter().map(identity).collect();
+    for f in findings.iter().filter(|f| !previous.contains(&identity(f))) {
+        tracing::warn!(code = %f.code, severity = %f.severity(), nodes = ?f.nodes, "finding raised: {}", f.message);
+    }
+    for gone in previous.difference(&current) {
+        tracing::info!(finding = %gone, "finding cleared");
+    }
+    current
+}
+
+/// What makes a finding "the same" across ticks: code, nodes and subject, not ages.
+fn identity(f: &Finding) -> String {
+    let subject = ["ip", "program", "file", "key", "target"]
+        .iter()
+        .filter_map(|k| f.evidence.get(*k).map(|v| format!("{k}={v}")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("{} [{}] {subject}", f.code, f.nodes.join(","))
+}

@@ -1,0 +1,119 @@
+//! The documented JSON shape of `omswatch status --format json` (docs/STATUS_JSON.md).
+//! Scripts depend on it: fields are only ever added.
+
+use std::collections::BTreeMap;
+
+use omswatch_common::proto::v1 as pb;
+use serde::Serialize;
+
+/// The whole document.
+#[derive(Debug, Serialize)]
+pub struct StatusJson {
+    /// One entry per node.
+    pub nodes: Vec<NodeJson>,
+    /// Findings, most severe first.
+    pub findings: Vec<FindingJson>,
+    /// When the collector diagnosed (Unix milliseconds).
+    pub generated_at_unix_ms: i64,
+    /// The collector's version.
+    pub collector_version: String,
+}
+
+/// One node.
+#[derive(Debug, Serialize)]
+pub struct NodeJson {
+    /// Node name.
+    pub name: String,
+    /// OMS_HOST_IP, null when unset.
+    pub oms_host_ip: Option<String>,
+    /// `hostname -i` addresses.
+    pub hostname_ips: Vec<String>,
+    /// ONLINE, DEGRADED or DOWN.
+    pub state: String,
+    /// Supervisor programs.
+    pub components: Vec<ComponentJson>,
+    /// host_status in the host table, null when no row.
+    pub host_status: Option<String>,
+    /// Heartbeat age by the MetaDB clock, null when no row.
+    pub heartbeat_age_s: Option<i64>,
+    /// Seconds since the last report.
+    pub last_report_age_s: Option<i64>,
+    /// Region label, empty when unknown.
+    pub region: String,
+    /// Host name.
+    pub hostname: String,
+}
+
+/// One supervisor program.
+#[derive(Debug, Serialize)]
+pub struct ComponentJson {
+    /// Program name.
+    pub name: String,
+    /// State name.
+    pub state: String,
+}
+
+/// One finding.
+#[derive(Debug, Serialize)]
+pub struct FindingJson {
+    /// Stable code.
+    pub code: String,
+    /// critical, warning or info.
+    pub severity: String,
+    /// Nodes concerned.
+    pub nodes: Vec<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub remedy: String,
+    /// Facts behind it.
+    pub evidence: BTreeMap<String, String>,
+}
+
+/// The JSON document of a status.
+pub fn render(status: &pb::ClusterStatus) -> String {
+    let doc = StatusJson {
+        nodes: status.nodes.iter().map(node).collect(),
+        findings: status.findings.iter().map(finding).collect(),
+        generated_at_unix_ms: status.generated_at_unix_ms,
+        collector_version: status.collector_version.clone(),
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+fn node(n: &pb::NodeStatus) -> NodeJson {
+    NodeJson {
+        name: n.name.clone(),
+        oms_host_ip: n.oms_host_ip.clone(),
+        hostname_ips: n.hostname_ips.clone(),
+        state: n.state.clone(),
+        components: n
+            .components
+            .iter()
+            .map(|c| ComponentJson {
+                name: c.name.clone(),
+                state: c.state.clone(),
+            })
+            .collect(),
+        host_status: n.host_status.clone(),
+        heartbeat_age_s: n.heartbeat_age_s,
+        last_report_age_s: n.last_report_age_s,
+        region: n.region.clone(),
+        hostname: n.hostname.clone(),
+    }
+}
+
+fn finding(f: &pb::Finding) -> FindingJson {
+    FindingJson {
+        code: f.code.clone(),
+        severity: f.severity.clone(),
+        nodes: f.nodes.clone(),
+        message: f.message.clone(),
+        remedy: f.remedy.clone(),
+        evidence: f
+            .evidence
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}

@@ -1,0 +1,48 @@
+//! Views of a `ClusterStatus`: a table for a person at 3 a.m., JSON for scripts,
+//! and the exit code both share.
+
+pub mod json;
+pub mod table;
+
+use omswatch_common::proto::v1::ClusterStatus;
+
+/// `omswatch status` exit code: 0 nothing above info, 1 warnings, 2 critical.
+pub fn exit_code(status: &ClusterStatus) -> u8 {
+    let worst = status
+        .findings
+        .iter()
+        .map(|f| f.severity.as_str())
+        .fold(0, |worst, s| match s {
+            "critical" => 2,
+            "warning" => worst.max(1),
+            _ => worst,
+        });
+    worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use omswatch_common::proto::v1::Finding;
+
+    fn with(severities: &[&str]) -> ClusterStatus {
+        ClusterStatus {
+            findings: severities
+                .iter()
+                .map(|s| Finding {
+                    severity: s.to_string(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn exit_code_is_the_worst_severity() {
+        assert_eq!(exit_code(&with(&[])), 0);
+        assert_eq!(exit_code(&with(&["info"])), 0);
+        assert_eq!(exit_code(&with(&["info", "warning"])), 1);
+        assert_eq!(exit_code(&with(&["critical", "warning"])), 2);
+    }
+}

@@ -1,0 +1,179 @@
+//! The human view: one line per node, then findings most severe first, each
+//! with its fix. Plain text, no colour codes, so it pastes into a ticket.
+
+use std::fmt::Write;
+
+use omswatch_common::proto::v1 as pb;
+
+const HEADERS: [&str; 8] = [
+    "NODE",
+    "STATE",
+    "OMS_HOST_IP",
+    "HOSTNAME -I",
+    "HOST ROW",
+    "HEARTBEAT",
+    "REPORTED",
+    "COMPONENTS",
+];
+
+/// The table text of a status.
+pub fn render(status: &pb::ClusterStatus, collector: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "omswatch status of {collector}: {}", summary(status));
+    out.push('\n');
+    if status.nodes.is_empty() {
+        out.push_str("No agent has reported yet. Deploy omswatch-agent in each OMS container (see deploy/README.md).\n");
+    } else {
+        out.push_str(&nodes_table(&status.nodes));
+    }
+    out.push('\n');
+    if status.findings.is_empty() {
+        out.push_str("No findings: every check of the OMS runbook passes.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "FINDINGS (most severe first; `omswatch explain CODE` tells more)"
+        );
+        for f in &status.findings {
+            out.push_str(&finding(f));
+        }
+    }
+    out
+}
+
+fn summary(status: &pb::ClusterStatus) -> String {
+    let count = |s: &str| status.findings.iter().filter(|f| f.severity == s).count();
+    let down = status.nodes.iter().filter(|n| n.state == "DOWN").count();
+    format!(
+        "{} nodes ({down} down), {} critical, {} warning findings",
+        status.nodes.len(),
+        count("critical"),
+        count("warning")
+    )
+}
+
+fn nodes_table(nodes: &[pb::NodeStatus]) -> String {
+    let rows: Vec<[String; 8]> = nodes.iter().map(row).collect();
+    let mut widths = HEADERS.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String]| {
+        let mut s = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        s.truncate(s.trim_end().len());
+        s + "\n"
+    };
+    out.push_str(&line(&HEADERS.map(String::from)));
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+fn row(n: &pb::NodeStatus) -> [String; 8] {
+    let dash = || "-".to_string();
+    let running = n.components.iter().filter(|c| c.state == "RUNNING").count();
+    let bad: Vec<String> = n
+        .components
+        .iter()
+        .filter(|c| c.state != "RUNNING")
+        .map(|c| format!("{} {}", c.name, c.state))
+        .collect();
+    let components = if n.components.is_empty() {
+        dash()
+    } else if bad.is_empty() {
+        format!("{running}/{} RUNNING", n.components.len())
+    } else {
+        format!(
+            "{running}/{} RUNNING ({})",
+            n.components.len(),
+            bad.join(", ")
+        )
+    };
+    [
+        n.name.clone(),
+        n.state.clone(),
+        n.oms_host_ip.clone().unwrap_or_else(|| "(unset)".into()),
+        if n.hostname_ips.is_empty() {
+            dash()
+        } else {
+            n.hostname_ips.join(",")
+        },
+        n.host_status.clone().unwrap_or_else(dash),
+        n.heartbeat_age_s.map_or_else(dash, |a| format!("{a}s ago")),
+        n.last_report_age_s
+            .map_or_else(dash, |a| format!("{a}s ago")),
+        components,
+    ]
+}
+
+fn finding(f: &pb::Finding) -> String {
+    let nodes = if f.nodes.is_empty() {
+        String::new()
+    } else {
+        format!("  [{}]", f.nodes.join(", "))
+    };
+    format!(
+        "\n{:<8}  {}{nodes}\n  {}\n  fix: {}\n",
+        f.severity.to_uppercase(),
+        f.code,
+        f.message,
+        f.remedy
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_shows_nodes_findings_and_fixes() {
+        let status = pb::ClusterStatus {
+            nodes: vec![pb::NodeStatus {
+                name: "n1".into(),
+                state: "DOWN".into(),
+                oms_host_ip: None,
+                components: vec![pb::ComponentState {
+                    name: "oms_console".into(),
+                    state: "STOPPED".into(),
+                }],
+                ..Default::default()
+            }],
+            findings: vec![pb::Finding {
+                code: "COMPONENT_NOT_RUNNING".into(),
+                severity: "critical".into(),
+                nodes: vec!["n1".into()],
+                message: "n1: oms_console is STOPPED".into(),
+                remedy: "supervisorctl restart oms_console".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let text = render(&status, "http://c:9470");
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("n1 "))
+            .expect("node row");
+        assert!(
+            row.split_whitespace().collect::<Vec<_>>()[..3] == ["n1", "DOWN", "(unset)"],
+            "{row}"
+        );
+        assert!(text.contains("0/1 RUNNING (oms_console STOPPED)"), "{text}");
+        assert!(
+            text.contains("CRITICAL  COMPONENT_NOT_RUNNING  [n1]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fix: supervisorctl restart oms_console"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! What the diagnosis returns: findings with a stable code from the one catalogue.
+//!
+//! Every view (table, JSON, gRPC, `omswatch explain`) takes code text, severity and
+//! remedy from [`catalogue`]; nothing restates them.
+
+pub mod catalogue;
+
+pub use catalogue::{Code, Entry, NodeImpact, Severity};
+
+use std::collections::BTreeMap;
+
+/// One diagnosed problem, with the facts that show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Stable code; its catalogue entry gives severity and remedy.
+    pub code: Code,
+    /// Nodes concerned, sorted; empty for cluster-wide findings.
+    pub nodes: Vec<String>,
+    /// What is wrong, with the values seen.
+    pub message: String,
+    /// Facts behind the finding: file, key, line, ip, values seen.
+    pub evidence: BTreeMap<String, String>,
+}
+
+impl Finding {
+    /// A finding of `code` with its message; nodes and evidence are added with the builders.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            nodes: Vec::new(),
+            message: message.into(),
+            evidence: BTreeMap::new(),
+        }
+    }
+
+    /// Names the nodes concerned (sorted and de-duplicated, so output is stable).
+    pub fn nodes<I, S>(mut self, nodes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.nodes.extend(nodes.into_iter().map(Into::into));
+        self.nodes.sort();
+        self.nodes.dedup();
+        self
+    }
+
+    /// Adds one fact of evidence.
+    pub fn with(mut self, key: &str, value: impl ToString) -> Self {
+        self.evidence.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// The catalogue's severity for this finding.
+    pub fn severity(&self) -> Severity {
+        self.code.entry().severity
+    }
+
+    /// The catalogue's remedy with `{key}` placeholders filled from the evidence.
+    pub fn remedy(&self) -> String {
+        fill(self.code.entry().remedy, &self.evidence)
+    }
+}
+
+/// Replaces every `{key}` in `template` by `evidence[key]`; unknown keys stay as written.
+fn fill(template: &str, evidence: &BTreeMap<String, String>) -> String {
+    let mut out = template.to_string();
+    for (key, value) in evidence {
+        out = out.replace(&format!("{{{key}}}"), value);
+    }
+    out
+}
+
+/// Sorts findings most severe first, then by code and nodes, so every view agrees.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity()
+            .cmp(&a.severity())
+            .then_with(|| a.code.as_str().cmp(b.code.as_str()))
+            .then_with(|| a.nodes.cmp(&b.nodes))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remedy_fills_placeholders_from_evidence() {
+        let f = Finding::new(Code::ComponentNotRunning, "x")
+            .with("program", "oms_console")
+            .with("node", "n1");
+        assert!(
+            f.remedy().contains("supervisorctl restart oms_console"),
+            "{}",
+            f.remedy()
+        );
+    }
+
+    #[test]
+    fn sort_puts_critical_first() {
+        let mut v = vec![
+            Finding::new(Code::CmNodeNotReporting, "w"),
+            Finding::new(Code::NodeSilent, "c"),
+        ];
+        sort(&mut v);
+        assert_eq!(v[0].code, Code::NodeSilent);
+    }
+}

@@ -1,0 +1,17 @@
+//! Shared pieces of omswatch.
+//!
+//! The data flow is probe → report → ingest → snapshot → diagnose → findings → views.
+//! This crate owns the parts every other crate needs and that do no I/O:
+//! - [`proto`]: the wire protocol (generated from `proto/`),
+//! - [`oms_config`]: OMS `config.yaml` parsing with file/key/line errors,
+//! - [`snapshot`]: everything the collector knows at one instant,
+//! - [`diagnose`]: the pure function from a snapshot to findings and node states,
+//! - [`findings`]: the one catalogue of finding codes every view renders.
+pub mod diagnose;
+pub mod findings;
+pub mod ip;
+pub mod oms_config;
+pub mod proto;
+pub mod secret;
+pub mod snapshot;
+pub mod telemetry;

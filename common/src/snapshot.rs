@@ -1,0 +1,98 @@
+//! Everything the collector knows at one instant: the diagnosis's only input.
+//!
+//! The collector's I/O shells fill it (agent reports, parsed config.yaml files,
+//! MetaDB rows); [`crate::diagnose::diagnose`] reads it and does no I/O.
+
+use crate::oms_config::{ConfigIssue, RegionConfig};
+use crate::proto::v1::NodeReport;
+
+/// The collector's knowledge at `now_unix_ms`.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The collector's clock (Unix milliseconds); report ages are measured against it.
+    pub now_unix_ms: i64,
+    /// The latest report of every node that ever reported.
+    pub nodes: Vec<NodeObservation>,
+    /// One entry per config.yaml given to the collector.
+    pub regions: Vec<RegionInput>,
+    /// Tunable limits.
+    pub thresholds: Thresholds,
+}
+
+/// The latest report of one node.
+#[derive(Debug, Clone)]
+pub struct NodeObservation {
+    /// The report as received (validated by ingest).
+    pub report: NodeReport,
+    /// When the collector received it (collector clock, Unix milliseconds).
+    pub received_at_unix_ms: i64,
+}
+
+/// One region: its config.yaml and what its MetaDB said.
+#[derive(Debug, Clone)]
+pub struct RegionInput {
+    /// The parsed config, or every problem found in it.
+    pub config: Result<RegionConfig, Vec<ConfigIssue>>,
+    /// The MetaDB rows of this region; `None` before the first read.
+    pub metadb: Option<MetaDbView>,
+}
+
+/// What one read of a region's MetaDB returned.
+#[derive(Debug, Clone)]
+pub struct MetaDbView {
+    /// `SELECT ip, host_status FROM <drc_cm_db>.host`.
+    pub hosts: Result<Vec<HostRow>, MetaDbFailure>,
+    /// `heart_beat` rows with `task_name='supervisor'`.
+    pub heartbeats: Result<Vec<HeartbeatRow>, MetaDbFailure>,
+}
+
+/// A row of `<drc_cm_db>.host`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRow {
+    /// `ip`, as stored.
+    pub ip: String,
+    /// `host_status` as text (OMS may store text or a number), `None` when NULL.
+    pub host_status: Option<String>,
+}
+
+/// A supervisor row of `<drc_cm_heartbeat_db>.heart_beat`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatRow {
+    /// `host_ip`, as stored.
+    pub host_ip: String,
+    /// `task_type`.
+    pub task_type: Option<String>,
+    /// `gmt_created`, as text.
+    pub gmt_created: Option<String>,
+    /// `gmt_modified`, as text.
+    pub gmt_modified: Option<String>,
+    /// Seconds since `gmt_modified` by the MetaDB's own clock.
+    pub age_s: Option<i64>,
+}
+
+/// Why a MetaDB read failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaDbFailure {
+    /// What was read: `user@host:port/db.table`.
+    pub target: String,
+    /// The database's or network's answer (never a password).
+    pub reason: String,
+}
+
+/// Limits that decide findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// A heartbeat older than this is stale (runbook: gmt_modified must be current).
+    pub heartbeat_stale_s: i64,
+    /// A node is silent after this many of its own reporting intervals.
+    pub silent_intervals: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            heartbeat_stale_s: 60,
+            silent_intervals: 3,
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The integration harness: runs REAL components for omswatch's end-to-end tests.
+//!
+//! Each piece owns one kind of outside resource and gives it back on `Drop`:
+//! - [`MariaDb`]: a throwaway `mariadbd` playing the OMS MetaDB, with seeding helpers for the
+//!   `host` and `heart_beat` tables;
+//! - [`TestNet`]: a bridge plus one network namespace per simulated OMS node, each with its own
+//!   IP, hostname and `/etc/hosts`;
+//! - [`Supervisord`]: a real `supervisord` laid out like an OMS container (`conf.d/*.ini`);
+//! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port.
+//!
+//! Tests run in parallel processes (cargo nextest), so every name, port, address and directory
+//! is unique per instance; machine-wide choices go through [`host_lock`]. Missing prerequisites
+//! are errors that say what to install, never silent skips.
+
+pub mod bins;
+pub mod host_lock;
+pub mod mariadb;
+pub mod netns;
+pub mod ports;
+mod process;
+pub mod supervisord;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+pub use bins::bin_path;
+pub use mariadb::MariaDb;
+pub use netns::{NodeNet, TestNet};
+pub use ports::free_port;
+pub use supervisord::{ProgramSpec, Supervisord, oms_programs};
+
+/// Directories searched after `$PATH`: root's tools live in `sbin`, which a user's `$PATH` may lack.
+const EXTRA_PROGRAM_DIRS: [&str; 4] = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+
+/// Fails unless the process runs as root (network namespaces and `mariadbd --user=root` need it).
+pub fn require_root() -> anyhow::Result<()> {
+    let uid = std::fs::metadata("/proc/self")
+        .context("reading /proc/self to learn the uid")?
+        .uid();
+    if uid != 0 {
+        bail!(
+            "the omswatch integration harness needs root (uid is {uid}): run the tests as root, \
+             e.g. `sudo scripts/test.sh`"
+        );
+    }
+    Ok(())
+}
+
+/// Finds `program` in `$PATH` or the usual `sbin`/`bin` directories.
+///
+/// The error names the Debian package to install, e.g. `apt-get install -y mariadb-server`.
+pub fn require_program(program: &str, debian_package: &str) -> anyhow::Result<PathBuf> {
+    let path_dirs = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path_dirs)
+        .chain(EXTRA_PROGRAM_DIRS.iter().map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .with_context(|| {
+            format!(
+                "`{program}` not found in $PATH or {EXTRA_PROGRAM_DIRS:?}: install it with \
+                 `apt-get install -y {debian_package}` (scripts/test.sh installs everything)"
+            )
+        })
+}
