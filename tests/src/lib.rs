@@ -13,6 +13,7 @@
 //! are errors that say what to install, never silent skips.
 
 pub mod bins;
+pub mod cluster;
 pub mod host_lock;
 pub mod mariadb;
 pub mod netns;

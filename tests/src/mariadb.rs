@@ -25,6 +25,8 @@ use crate::{free_port, require_program, require_root};
 
 /// How long a started server may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a query through [`MariaDb::pool`] keeps retrying to connect (e.g. while stopped).
+const POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bumped whenever the install options change, so an old template is not reused.
 const TEMPLATE_FORMAT: &str = "v1";
 /// InnoDB redo log size, identical at install and run time (the 96M default makes copies slow).
@@ -95,7 +97,7 @@ impl MariaDb {
         self.dir.path().join("err.log")
     }
 
-    /// A pool of root connections (its queries fail while the server is stopped).
+    /// A pool of root connections; while the server is stopped its queries fail after 2 s.
     pub fn pool(&self) -> &MySqlPool {
         &self.pool
     }
@@ -345,8 +347,8 @@ async fn spawn_server(
             );
         }
         let connected = MySqlPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(3))
+            .max_connections(8)
+            .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
             .connect_with(options.clone())
             .await;
         if let Ok(pool) = connected {

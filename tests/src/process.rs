@@ -58,11 +58,12 @@ pub(crate) fn kill_and_reap(child: &mut Child) {
     wait_blocking(child, REAP_TIMEOUT);
 }
 
-/// SIGKILLs every process whose environment holds `tag` (a `KEY=value` entry), repeating a few
-/// times in case one of them spawned more; for processes the harness cannot reap itself.
-pub(crate) fn kill_tagged(tag: &str) {
+/// SIGKILLs every process whose environment holds `tag` (a `KEY=value` entry), except `spare`,
+/// repeating a few times in case one of them spawned more.
+pub(crate) fn kill_tagged(tag: &str, spare: Option<u32>) {
     for _ in 0..5 {
-        let pids = tagged_pids(tag);
+        let mut pids = tagged_pids(tag);
+        pids.retain(|pid| Some(*pid) != spare);
         if pids.is_empty() {
             return;
         }

@@ -3,8 +3,8 @@
 //! `nginx`, `oms_console`, `oms_drc_cm` and `oms_drc_supervisor`.
 //!
 //! Everything lives in a temp dir. Every process started (supervisord and its programs) carries
-//! the environment entry `OMSWATCH_SUPERVISORD=<temp dir>`; `Drop` stops supervisord gracefully
-//! so that it reaps its programs, then SIGKILLs anything still carrying the tag.
+//! the environment entry `OMSWATCH_SUPERVISORD=<temp dir>`, so that `Drop` finds them all; it
+//! lets supervisord reap its programs, since this VM's pid 1 would leave orphans as zombies.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -22,8 +22,9 @@ use crate::require_program;
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// The environment variable that tags supervisord and its programs for cleanup.
 const TAG_VAR: &str = "OMSWATCH_SUPERVISORD";
-/// States a program passes through on its way to RUNNING or FATAL.
-const TRANSIENT_STATES: [&str; 2] = ["STARTING", "BACKOFF"];
+/// States an autostart program shows before it settles in RUNNING, FATAL or EXITED (STOPPED only
+/// until supervisord's first pass starts it).
+const UNSETTLED_STATES: [&str; 3] = ["STOPPED", "STARTING", "BACKOFF"];
 
 /// One `[program:x]` section, written to `conf.d/<name>.ini`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +113,8 @@ pub struct Supervisord {
 
 impl Supervisord {
     /// Writes the config, starts `supervisord -c <conf>` (inside `node` when given), and waits
-    /// until `supervisorctl status` answers and no autostart program is STARTING or BACKOFF.
+    /// until `supervisorctl status` answers and every autostart program has settled (left
+    /// STARTING and BACKOFF for RUNNING, FATAL or EXITED).
     pub async fn start(
         programs: &[ProgramSpec],
         node: Option<&NodeNet>,
@@ -178,11 +180,11 @@ impl Supervisord {
             .await
             .context("running supervisorctl status")?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        if output.status.code() == Some(4)
-            && !stdout.lines().any(|line| parse_status_line(line).is_some())
+        if !output.status.success() && !stdout.lines().any(|line| parse_status_line(line).is_some())
         {
             bail!(
-                "supervisorctl status: supervisord unreachable: {}",
+                "supervisorctl status: supervisord unreachable ({}): {}",
+                output.status,
                 stdout.trim()
             );
         }
@@ -232,14 +234,37 @@ impl Supervisord {
             .map(drop)
     }
 
-    /// Stops supervisord entirely (for SUPERVISOR_UNREACHABLE): its programs are stopped first so
-    /// nothing is orphaned, then supervisord gets SIGKILL; the stale socket file stays behind.
+    /// Takes supervisord down as a crash would look from outside (for SUPERVISOR_UNREACHABLE):
+    /// it and its programs are gone (nothing orphaned), and `supervisor.sock` is left behind
+    /// as a stale socket file, so connecting fails with "connection refused".
     pub async fn kill(&mut self) -> anyhow::Result<()> {
-        let _ = self.supervisorctl(&["stop", "all"]).output().await;
-        if let Some(mut process) = self.process.take() {
-            process.kill().await.context("killing supervisord")?;
-        }
+        self.shut_down();
+        let socket = self.socket_path();
+        let _ = std::fs::remove_file(&socket);
+        drop(
+            std::os::unix::net::UnixListener::bind(&socket)
+                .with_context(|| format!("leaving a stale socket at {}", socket.display()))?,
+        );
         Ok(())
+    }
+
+    /// Ends supervisord and all its programs quickly, letting supervisord reap them.
+    ///
+    /// A plain SIGTERM stops one program per second of supervisord's main loop. So: SIGTERM
+    /// first (supervisord is then shutting down and restarts nothing), then SIGKILL its programs
+    /// (it reaps them and exits), then SIGKILL whatever is left.
+    fn shut_down(&mut self) {
+        let pid = self.pid();
+        if let Some(pid) = pid {
+            signal(pid, "TERM");
+        }
+        kill_tagged(&self.tag, pid);
+        if let Some(mut process) = self.process.take()
+            && !wait_blocking(&mut process, Duration::from_secs(5))
+        {
+            kill_and_reap(&mut process);
+        }
+        kill_tagged(&self.tag, None);
     }
 
     /// A `supervisorctl -c <conf> <args>` command.
@@ -267,19 +292,15 @@ impl Supervisord {
                     tail(&self.log_path(), 20)
                 );
             }
-            let status = self.status().await.unwrap_or_default();
-            let states: Vec<(&str, &str)> = status.lines().filter_map(parse_status_line).collect();
-            let settled = |name: &&str| {
-                states
-                    .iter()
-                    .any(|(program, state)| program == name && !TRANSIENT_STATES.contains(state))
-            };
-            if !states.is_empty() && autostart.iter().all(|name| settled(name)) {
+            let status = self.status().await;
+            if let Ok(status) = &status
+                && all_settled(status, autostart)
+            {
                 return Ok(());
             }
             if Instant::now() >= deadline {
                 bail!(
-                    "supervisord did not settle within {START_TIMEOUT:?}; status:\n{status}\nlog:\n{}",
+                    "supervisord did not settle within {START_TIMEOUT:?}; status: {status:?}\nlog:\n{}",
                     tail(&self.log_path(), 20)
                 );
             }
@@ -290,16 +311,7 @@ impl Supervisord {
 
 impl Drop for Supervisord {
     fn drop(&mut self) {
-        if let Some(process) = self.process.as_mut() {
-            // SIGTERM: supervisord stops (and reaps) its programs, then exits.
-            if let Some(pid) = process.id() {
-                signal(pid, "TERM");
-            }
-            if !wait_blocking(process, Duration::from_secs(5)) {
-                kill_and_reap(process);
-            }
-        }
-        kill_tagged(&self.tag);
+        self.shut_down();
     }
 }
 
@@ -326,6 +338,16 @@ fn write_config(dir: &Path, programs: &[ProgramSpec]) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Whether `status` lists every program in `autostart` in a settled state.
+fn all_settled(status: &str, autostart: &[&str]) -> bool {
+    let states: Vec<(&str, &str)> = status.lines().filter_map(parse_status_line).collect();
+    autostart.iter().all(|name| {
+        states
+            .iter()
+            .any(|(program, state)| program == name && !UNSETTLED_STATES.contains(state))
+    })
 }
 
 /// `(name, state)` from a `supervisorctl status` line such as `nginx   RUNNING   pid 7, …`.

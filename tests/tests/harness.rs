@@ -30,6 +30,11 @@ async fn stdout_of(command: &mut tokio::process::Command) -> anyhow::Result<Stri
     Ok(String::from_utf8(output.stdout)?)
 }
 
+/// Whether process `pid` is gone entirely (not even a zombie: its parent reaped it).
+fn gone(pid: u32) -> bool {
+    !Path::new("/proc").join(pid.to_string()).exists()
+}
+
 /// Whether a process `pid` is alive (present and not a zombie).
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
@@ -322,7 +327,10 @@ async fn supervisord_reports_running_stopped_and_fatal() -> anyhow::Result<()> {
         .to_path_buf();
     drop(supervisord);
     for pid in pids {
-        assert!(!alive(pid), "pid {pid} still runs after drop");
+        assert!(
+            gone(pid),
+            "pid {pid} still runs or is an unreaped zombie after drop"
+        );
     }
     assert!(!dir.exists(), "{} still exists", dir.display());
     Ok(())
@@ -336,7 +344,18 @@ async fn supervisord_kill_makes_it_unreachable_without_orphans() -> anyhow::Resu
     assert!(supervisord.pid().is_none());
     let status = supervisord.status().await;
     assert!(status.is_err(), "status after kill: {status:?}");
-    assert!(!alive(nginx), "nginx {nginx} orphaned by kill()");
+    assert!(gone(nginx), "nginx {nginx} orphaned by kill()");
+    let refused = std::os::unix::net::UnixStream::connect(supervisord.socket_path())
+        .expect_err("nobody listens on the stale socket");
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    Ok(())
+}
+
+#[tokio::test]
+async fn supervisord_without_programs_answers_an_empty_status() -> anyhow::Result<()> {
+    let supervisord = Supervisord::start(&[], None).await?;
+    assert_eq!(supervisord.status().await?.trim(), "");
+    assert!(supervisord.program_state("nginx").await.is_err());
     Ok(())
 }
 

@@ -130,7 +130,7 @@ pub(crate) struct Credentials {
     pub(crate) username: String,
     /// Password in clear (supervisord compares it, or its SHA-1, itself).
     pub(crate) password: String,
-    /// Where they came from, for error messages, e.g. `the probe settings`.
+    /// Where they came from, for error messages, e.g. `taken from the probe settings`.
     pub(crate) origin: String,
 }
 
@@ -152,9 +152,9 @@ impl Credentials {
         format!("Basic {}", base64(pair.as_bytes()))
     }
 
-    /// `user "u" (from <origin>)`, for messages.
+    /// `user "u", taken from …`, for messages.
     pub(crate) fn describe(&self) -> String {
-        format!("user {:?} (from {})", self.username, self.origin)
+        format!("user {:?}, {}", self.username, self.origin)
     }
 }
 

@@ -129,7 +129,7 @@ impl Conf<'_> {
             return Ok(None);
         };
         let password = self.get(section, "password").unwrap_or_default();
-        let origin = |section: &str| format!("{} [{section}]", self.path.display());
+        let origin = |section: &str| format!("taken from {} [{section}]", self.path.display());
         if !password.starts_with("{SHA}") {
             return Ok(Some(Credentials {
                 username,
@@ -242,7 +242,7 @@ mod tests {
             );
             assert_eq!(
                 creds.origin,
-                "/etc/supervisor/supervisord.conf [inet_http_server]"
+                "taken from /etc/supervisor/supervisord.conf [inet_http_server]"
             );
         }
     }
@@ -256,7 +256,7 @@ mod tests {
         );
         assert_eq!(
             conf.credentials.unwrap().unwrap().origin,
-            "/etc/supervisor/supervisord.conf [supervisorctl]"
+            "taken from /etc/supervisor/supervisord.conf [supervisorctl]"
         );
         let conf = parse("[supervisorctl]\nSERVERURL: http://127.0.0.1:8084\n").unwrap();
         assert_eq!(conf.address, http("127.0.0.1", 8084));
@@ -294,7 +294,10 @@ mod tests {
         let creds = parse(&with_ctl).unwrap().credentials.unwrap().unwrap();
         assert_eq!(
             (creds.password.as_str(), creds.origin.as_str()),
-            ("p", "/etc/supervisor/supervisord.conf [supervisorctl]")
+            (
+                "p",
+                "taken from /etc/supervisor/supervisord.conf [supervisorctl]"
+            )
         );
     }
 

@@ -51,13 +51,13 @@ pub(crate) enum Error {
     },
     /// The config file holds only a `{SHA}` hash of the password, which a client cannot send.
     #[error(
-        "{origin} holds a {{SHA}} hash of the password for user {username:?}, not the password; \
+        "the password of user {username:?} {origin} is a {{SHA}} hash, not the password; \
          give the password in the probe settings"
     )]
     HashedPassword {
         /// The user whose password is hashed.
         username: String,
-        /// Where it was read, e.g. `/etc/supervisord.conf [inet_http_server]`.
+        /// Where it was read, e.g. `taken from /etc/supervisord.conf [inet_http_server]`.
         origin: String,
     },
     /// The HTTP request could not be sent or answered (socket missing, connection refused, reset).

@@ -259,7 +259,7 @@ async fn inet_port_with_basic_auth() {
         "{}",
         status.error
     );
-    assert!(status.error.contains(&format!("refused the credentials: user \"u\" (from username from {} [inet_http_server], password from the probe settings)", sd.conf().display())), "{}", status.error);
+    assert!(status.error.contains(&format!("refused the credentials: user \"u\", username taken from {} [inet_http_server], password taken from the probe settings", sd.conf().display())), "{}", status.error);
     assert!(
         status
             .error

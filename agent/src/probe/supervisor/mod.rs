@@ -16,6 +16,7 @@ mod error;
 mod live_tests;
 mod xmlrpc;
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ use self::address::{Credentials, ServerAddress};
 use self::error::{Error, Result};
 
 /// Where and how to reach supervisord.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SupervisorSettings {
     /// Explicit server URL (`unix:///tmp/supervisor.sock` or `http://127.0.0.1:9001`), overrides the
     /// config file.
@@ -56,6 +57,20 @@ impl Default for SupervisorSettings {
             supervisorctl: PathBuf::from("supervisorctl"),
             timeout: Duration::from_secs(5),
         }
+    }
+}
+
+/// Never prints the password, so settings can be logged.
+impl fmt::Debug for SupervisorSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisorSettings")
+            .field("url", &self.url)
+            .field("conf", &self.conf)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("supervisorctl", &self.supervisorctl)
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 
@@ -105,7 +120,17 @@ impl SupervisorProbe {
             },
             Err(error) => (None, error),
         };
-        tracing::warn!(error = %rpc_error, "XML-RPC to supervisord failed, trying supervisorctl");
+        self.fall_back(conf, target, rpc_error, deadline).await
+    }
+
+    /// Asks supervisorctl after XML-RPC failed with `rpc_error`; when it fails too, reports both.
+    async fn fall_back(
+        &self,
+        conf: Option<PathBuf>,
+        target: Option<Target>,
+        rpc_error: Error,
+        deadline: Instant,
+    ) -> SupervisorStatus {
         // supervisorctl is sent to the same server, so the two answers are about one address; an
         // explicit URL is passed on even when unparseable rather than silently replaced by the
         // config file's.
@@ -117,9 +142,16 @@ impl SupervisorProbe {
         let args = ctl::args(conf.as_deref(), server.as_deref(), credentials);
         let budget = deadline.saturating_duration_since(Instant::now());
         let ctl_error = match ctl::status(&self.settings.supervisorctl, &args, budget).await {
-            Ok(programs) => return reachable("supervisorctl".into(), programs),
+            Ok(programs) => {
+                // Worth a warning: supervisord is fine, so the XML-RPC path is misconfigured or
+                // broken, and the table lost its exact numbers (exit status, start time).
+                tracing::warn!(error = %rpc_error, "XML-RPC to supervisord failed, supervisorctl answered");
+                return reachable("supervisorctl".into(), programs);
+            }
             Err(error) => error,
         };
+        // Reported in the status at every probe: not repeated as a warning.
+        tracing::debug!(%rpc_error, %ctl_error, "supervisord unreachable");
         let tried = match (&server, &conf) {
             (Some(server), _) => server.clone(),
             (None, Some(conf)) => format!("the address in {}", conf.display()),
@@ -211,12 +243,12 @@ impl SupervisorProbe {
             &conf_password,
         ) {
             (Some(_), None, _, Some(_)) => {
-                format!("username from the probe settings, password from {conf_origin}")
+                format!("username taken from the probe settings, password {conf_origin}")
             }
             (None, Some(_), Some(_), _) => {
-                format!("username from {conf_origin}, password from the probe settings")
+                format!("username {conf_origin}, password taken from the probe settings")
             }
-            _ => "the probe settings".to_owned(),
+            _ => "taken from the probe settings".to_owned(),
         };
         Credentials {
             username: settings.username.clone().or(conf_user).unwrap_or_default(),
@@ -237,5 +269,61 @@ fn reachable(source: String, programs: Vec<Program>) -> SupervisorStatus {
         error: String::new(),
         source,
         programs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(username: Option<&str>, password: Option<&str>) -> SupervisorProbe {
+        SupervisorProbe::new(SupervisorSettings {
+            username: username.map(Into::into),
+            password: password.map(Into::into),
+            ..SupervisorSettings::default()
+        })
+    }
+
+    fn from_conf() -> Option<Credentials> {
+        Some(Credentials {
+            username: "conf-user".into(),
+            password: "conf-pw".into(),
+            origin: "taken from /c [inet_http_server]".into(),
+        })
+    }
+
+    #[test]
+    fn settings_debug_hides_the_password() {
+        let text = format!("{:?}", probe(Some("u"), Some("hunter2")));
+        assert!(
+            !text.contains("hunter2") && text.contains("<redacted>"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn settings_credentials_win_field_by_field() {
+        let c = probe(None, Some("pw")).credentials(from_conf());
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str()),
+            ("conf-user", "pw")
+        );
+        assert_eq!(
+            c.describe(),
+            "user \"conf-user\", username taken from /c [inet_http_server], password taken from the probe settings"
+        );
+        let c = probe(Some("u"), None).credentials(from_conf());
+        assert_eq!((c.username.as_str(), c.password.as_str()), ("u", "conf-pw"));
+        assert_eq!(
+            c.origin,
+            "username taken from the probe settings, password taken from /c [inet_http_server]"
+        );
+        let c = probe(Some("u"), Some("pw")).credentials(from_conf());
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str(), c.origin.as_str()),
+            ("u", "pw", "taken from the probe settings")
+        );
+        let c = probe(Some("u"), None).credentials(None);
+        assert_eq!((c.username.as_str(), c.password.as_str()), ("u", ""));
     }
 }
