@@ -131,8 +131,10 @@ impl Settings {
 
     /// The defaults as a YAML document, for `--print-defaults` and deploy/collector.yaml.
     pub fn defaults_yaml() -> String {
-        let mut defaults = Settings::default();
-        defaults.oms_configs = vec![PathBuf::from("/home/admin/conf/config.yaml")];
+        let defaults = Settings {
+            oms_configs: vec![PathBuf::from("/home/admin/conf/config.yaml")],
+            ..Settings::default()
+        };
         serde_yaml::to_string(&defaults).unwrap_or_default()
     }
 }

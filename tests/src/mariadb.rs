@@ -20,7 +20,7 @@ use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
 use crate::host_lock::HostLock;
-use crate::process::{kill_and_reap, run_checked, tail};
+use crate::process::{dying_with_parent, kill_and_reap, run_checked, tail};
 use crate::{free_port, require_program, require_root};
 
 /// How long a started server may take to accept connections.
@@ -324,7 +324,7 @@ async fn spawn_server(
     port: u16,
 ) -> anyhow::Result<(Child, MySqlPool)> {
     let log = dir.join("err.log");
-    let mut server = Command::new(mariadbd)
+    let mut server = dying_with_parent(Command::new, mariadbd)?
         .args(server_args(dir, port))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

@@ -1,14 +1,20 @@
 //! Small process helpers shared by the harness pieces: running a command and checking it,
 //! killing and reaping children from `Drop` (which cannot await), and reading log tails.
 //!
-//! Reaping matters here: the VM's pid 1 does not reap orphans, so anything we leave to it stays a
-//! zombie forever. Every process the harness starts is therefore waited for by its own parent.
+//! Reaping matters here: the VM's pid 1 does not reliably reap orphans, so anything left to it may
+//! stay a zombie. Every process the harness starts is therefore waited for by its own parent.
+//!
+//! Long-running servers are started through `setpriv --pdeathsig KILL`, so that they die with
+//! the test even when the test process itself is killed (e.g. by a nextest timeout) and no
+//! `Drop` runs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
+
+use crate::require_program;
 
 /// How long `Drop` waits for a killed child before giving up on it.
 const REAP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,6 +36,19 @@ pub(crate) async fn run_checked(command: &mut Command) -> anyhow::Result<String>
         );
     }
     Ok(stdout)
+}
+
+/// A command running `program` through `setpriv --pdeathsig KILL --`: the kernel SIGKILLs it when
+/// the spawning thread dies. `runner` builds the command around `setpriv` (e.g. `Command::new` or
+/// [`crate::NodeNet::command`]); the caller appends `program`'s arguments.
+pub(crate) fn dying_with_parent(
+    runner: impl FnOnce(PathBuf) -> Command,
+    program: &Path,
+) -> anyhow::Result<Command> {
+    let setpriv = require_program("setpriv", "util-linux")?;
+    let mut command = runner(setpriv);
+    command.args(["--pdeathsig", "KILL", "--"]).arg(program);
+    Ok(command)
 }
 
 /// Sends `signal` (a `kill -s` name such as `TERM`) to `pid`; errors are ignored (it may be gone).
@@ -76,8 +95,30 @@ pub(crate) fn kill_tagged(tag: &str, spare: Option<u32>) {
     }
 }
 
+/// SIGKILLs orphans (parent pid 1) whose environment sets `var`: programs of a supervisord that
+/// died with a killed test process.
+pub(crate) fn kill_orphans_with_var(var: &str) {
+    let prefix = format!("{var}=");
+    let orphans: Vec<u32> = pids_whose_environ(|entry| entry.starts_with(prefix.as_bytes()))
+        .into_iter()
+        .filter(|pid| parent_pid(*pid) == Some(1))
+        .collect();
+    if !orphans.is_empty() {
+        let _ = std::process::Command::new("kill")
+            .arg("-KILL")
+            .args(orphans.iter().map(u32::to_string))
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
 /// The pids of live processes whose initial environment contains the entry `tag`.
 pub(crate) fn tagged_pids(tag: &str) -> Vec<u32> {
+    pids_whose_environ(|entry| entry == tag.as_bytes())
+}
+
+/// The pids of processes with an environment entry (`KEY=value` bytes) matching `wanted`.
+fn pids_whose_environ(wanted: impl Fn(&[u8]) -> bool) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -85,9 +126,20 @@ pub(crate) fn tagged_pids(tag: &str) -> Vec<u32> {
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|environ| environ.split(|&b| b == 0).any(|e| e == tag.as_bytes()))
+                .is_ok_and(|environ| environ.split(|&b| b == 0).any(&wanted))
         })
         .collect()
+}
+
+/// The parent pid of `pid`, from `/proc/<pid>/stat` (the field after the `(comm)`'s state).
+fn parent_pid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// The last `lines` lines of a text file, or a note saying why it could not be read.

@@ -4,7 +4,9 @@
 //!
 //! Everything lives in a temp dir. Every process started (supervisord and its programs) carries
 //! the environment entry `OMSWATCH_SUPERVISORD=<temp dir>`, so that `Drop` finds them all; it
-//! lets supervisord reap its programs, since this VM's pid 1 would leave orphans as zombies.
+//! lets supervisord reap its programs, since this VM's pid 1 may leave orphans as zombies.
+//! supervisord dies with the test process even when that is killed (see `setpriv --pdeathsig`
+//! in the `process` module); its orphaned programs are swept by the next [`Supervisord::start`].
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -15,7 +17,10 @@ use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
 use crate::netns::NodeNet;
-use crate::process::{kill_and_reap, kill_tagged, run_checked, signal, tail, wait_blocking};
+use crate::process::{
+    dying_with_parent, kill_and_reap, kill_orphans_with_var, kill_tagged, run_checked, signal,
+    tail, wait_blocking,
+};
 use crate::require_program;
 
 /// How long supervisord may take to answer and to settle its autostart programs.
@@ -127,9 +132,10 @@ impl Supervisord {
             .context("creating the supervisord temp dir")?;
         write_config(dir.path(), programs)?;
         let tag_value = dir.path().display().to_string();
+        kill_orphans_with_var(TAG_VAR); // programs of a supervisord whose test was killed
         let mut command = match node {
-            Some(node) => node.command(&supervisord),
-            None => Command::new(&supervisord),
+            Some(node) => dying_with_parent(|setpriv| node.command(setpriv), &supervisord)?,
+            None => dying_with_parent(Command::new, &supervisord)?,
         };
         let console = std::fs::File::create(dir.path().join("console.log"))?;
         let process = command

@@ -11,7 +11,9 @@ use omswatch_tests::{bin_path, free_port};
 type Result = anyhow::Result<()>;
 
 fn keys(v: &serde_json::Value) -> BTreeSet<String> {
-    v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 fn set(names: &[&str]) -> BTreeSet<String> {
@@ -23,16 +25,27 @@ async fn json_matches_the_documented_shape_and_critical_exits_2() -> Result {
     let mut spec = ClusterSpec::healthy(2);
     spec.nodes[1].oms_host_ip = OmsHostIp::OfNode(0);
     let cluster = Cluster::start(spec).await?;
-    cluster.wait_finding("DUPLICATE_OMS_HOST_IP", &["oms-node-1", "oms-node-2"]).await?;
+    cluster
+        .wait_finding("DUPLICATE_OMS_HOST_IP", &["oms-node-1", "oms-node-2"])
+        .await?;
     let (doc, code) = cluster.status_json().await?;
     assert_eq!(code, 2);
     assert!(keys(&doc).is_superset(&set(&["nodes", "findings"])));
     let node_keys = set(&[
-        "name", "oms_host_ip", "hostname_ips", "state", "components", "host_status", "heartbeat_age_s", "last_report_age_s",
+        "name",
+        "oms_host_ip",
+        "hostname_ips",
+        "state",
+        "components",
+        "host_status",
+        "heartbeat_age_s",
+        "last_report_age_s",
     ]);
     for node in doc["nodes"].as_array().into_iter().flatten() {
         assert!(keys(node).is_superset(&node_keys), "{node}");
-        assert!(["ONLINE", "DEGRADED", "DOWN"].contains(&node["state"].as_str().unwrap_or_default()));
+        assert!(
+            ["ONLINE", "DEGRADED", "DOWN"].contains(&node["state"].as_str().unwrap_or_default())
+        );
         assert!(node["hostname_ips"].is_array() && node["components"].is_array());
         for c in node["components"].as_array().into_iter().flatten() {
             assert!(keys(c).is_superset(&set(&["name", "state"])), "{c}");
@@ -47,7 +60,10 @@ async fn json_matches_the_documented_shape_and_critical_exits_2() -> Result {
         _ => 0,
     };
     for pair in findings.windows(2) {
-        assert!(rank(&pair[0]["severity"]) >= rank(&pair[1]["severity"]), "not most severe first");
+        assert!(
+            rank(&pair[0]["severity"]) >= rank(&pair[1]["severity"]),
+            "not most severe first"
+        );
     }
     for f in &findings {
         assert!(keys(f).is_superset(&finding_keys), "{f}");
@@ -55,7 +71,10 @@ async fn json_matches_the_documented_shape_and_critical_exits_2() -> Result {
     }
     let (table, code) = cluster.omswatch(&["status"]).await?;
     assert_eq!(code, 2);
-    assert!(table.contains("DUPLICATE_OMS_HOST_IP") && table.contains("fix:"), "{table}");
+    assert!(
+        table.contains("DUPLICATE_OMS_HOST_IP") && table.contains("fix:"),
+        "{table}"
+    );
     Ok(())
 }
 
@@ -65,7 +84,9 @@ async fn warnings_only_exit_1() -> Result {
     spec.nodes[1].agent = false; // deployed OMS node, agent missing: a warning, not an outage.
     let cluster = Cluster::start(spec).await?;
     let doc = cluster
-        .wait_for("only CM_NODE_NOT_REPORTING", Duration::from_secs(20), |s| codes(s) == ["CM_NODE_NOT_REPORTING"])
+        .wait_for("only CM_NODE_NOT_REPORTING", Duration::from_secs(20), |s| {
+            codes(s) == ["CM_NODE_NOT_REPORTING"]
+        })
         .await?;
     assert_eq!(doc["findings"][0]["severity"], "warning");
     let (_, code) = cluster.status_json().await?;
@@ -77,17 +98,36 @@ async fn warnings_only_exit_1() -> Result {
 async fn unreachable_collector_and_bad_usage_exit_3() -> Result {
     let port = free_port()?;
     let out = tokio::process::Command::new(bin_path("omswatch")?)
-        .args(["status", "--collector", &format!("http://127.0.0.1:{port}"), "--timeout", "3s"])
+        .args([
+            "status",
+            "--collector",
+            &format!("http://127.0.0.1:{port}"),
+            "--timeout",
+            "3s",
+        ])
         .output()
         .await?;
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("Connection refused") || stderr.contains("connect"), "{stderr}");
-    for args in [&["status", "--format", "xml"][..], &["status", "--no-such-flag"], &["frobnicate"]] {
-        let out = tokio::process::Command::new(bin_path("omswatch")?).args(args).output().await?;
+    assert!(
+        stderr.contains("Connection refused") || stderr.contains("connect"),
+        "{stderr}"
+    );
+    for args in [
+        &["status", "--format", "xml"][..],
+        &["status", "--no-such-flag"],
+        &["frobnicate"],
+    ] {
+        let out = tokio::process::Command::new(bin_path("omswatch")?)
+            .args(args)
+            .output()
+            .await?;
         assert_eq!(out.status.code(), Some(3), "{args:?}");
     }
-    let out = tokio::process::Command::new(bin_path("omswatch")?).args(["explain", "duplicate_oms_host_ip"]).output().await?;
+    let out = tokio::process::Command::new(bin_path("omswatch")?)
+        .args(["explain", "duplicate_oms_host_ip"])
+        .output()
+        .await?;
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("DUPLICATE_OMS_HOST_IP (critical)"));
     Ok(())

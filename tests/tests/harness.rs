@@ -429,3 +429,102 @@ async fn prerequisites_ports_and_locks() -> anyhow::Result<()> {
     assert!(HostLock::try_acquire(&name)?.is_some());
     Ok(())
 }
+
+/// Set for the child process that [`a_killed_test_process_leaves_nothing_behind`] kills.
+const CRASH_HELPER_ENV: &str = "OMSWATCH_HARNESS_CRASH_HELPER";
+
+/// Not a test on its own: holds a TestNet, a MariaDb and a Supervisord, prints what it holds,
+/// then waits to be SIGKILLed by [`a_killed_test_process_leaves_nothing_behind`].
+#[tokio::test]
+#[ignore = "helper process of a_killed_test_process_leaves_nothing_behind"]
+async fn crash_helper_holds_resources() -> anyhow::Result<()> {
+    if std::env::var_os(CRASH_HELPER_ENV).is_none() {
+        return Ok(());
+    }
+    let net = TestNet::new(2)?;
+    let db = MariaDb::start().await?;
+    let supervisord = Supervisord::start(&oms_programs(), Some(net.node(0)?)).await?;
+    let mariadbd_pid = std::fs::read_to_string(db.socket_path().with_file_name("mariadbd.pid"))?;
+    println!(
+        "HELD {} {} {} {} {}",
+        net.bridge(),
+        net.node(1)?.ns,
+        mariadbd_pid.trim(),
+        supervisord.pid().context("supervisord pid")?,
+        supervisord.program_pid("nginx").await?,
+    );
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_killed_test_process_leaves_nothing_behind() -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+
+    let mut helper = tokio::process::Command::new(std::env::current_exe()?)
+        .args([
+            "--ignored",
+            "--exact",
+            "crash_helper_holds_resources",
+            "--nocapture",
+        ])
+        .env(CRASH_HELPER_ENV, "1")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = helper.stdout.take().context("helper stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let held = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(rest) = line.strip_prefix("HELD ") {
+                return Ok(rest.to_owned());
+            }
+        }
+        anyhow::bail!("helper ended without reporting what it holds")
+    })
+    .await??;
+    let [bridge, stale_ns, mariadbd, supervisord, nginx]: [&str; 5] = held
+        .split(' ')
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|words| anyhow::anyhow!("bad HELD line: {words:?}"))?;
+    helper.kill().await?; // SIGKILL: no Drop runs in the helper
+
+    // mariadbd and supervisord die with it (setpriv --pdeathsig).
+    for pid in [mariadbd, supervisord] {
+        let pid: u32 = pid.parse()?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive(pid) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive(pid), "pid {pid} survived its killed test process");
+    }
+    // Its supervisord's orphaned programs are swept by the next Supervisord::start.
+    let nginx: u32 = nginx.parse()?;
+    drop(Supervisord::start(&[], None).await?);
+    assert!(!alive(nginx), "orphaned program {nginx} was not swept");
+
+    // Its slot is reclaimed: the next owner finds no stale namespace of it. Other tests may
+    // take the slot first, so keep claiming (holding the others) until we get it.
+    let ip = require_program("ip", "iproute2")?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut held_nets = Vec::new();
+        while held_nets.len() < 16 {
+            let net = TestNet::new(1)?;
+            if net.bridge() == bridge {
+                let listed =
+                    stdout_of(tokio::process::Command::new(&ip).args(["netns", "list"])).await?;
+                assert!(
+                    !listed.split_whitespace().any(|name| name == stale_ns),
+                    "stale namespace {stale_ns} survived the reclaim of {bridge}:\n{listed}"
+                );
+                return Ok(());
+            }
+            held_nets.push(net);
+        }
+        drop(held_nets);
+        assert!(Instant::now() < deadline, "never got slot {bridge} back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

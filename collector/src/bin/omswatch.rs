@@ -56,6 +56,9 @@ enum Command {
         /// Print every code.
         #[arg(long)]
         all: bool,
+        /// With --all: print the catalogue as the Markdown table of docs/FINDINGS.md.
+        #[arg(long, requires = "all")]
+        markdown: bool,
     },
 }
 
@@ -80,7 +83,11 @@ async fn main() -> ExitCode {
             format,
             timeout,
         } => status(&collector, format, timeout).await,
-        Command::Explain { code, all } => explain(code.as_deref(), all),
+        Command::Explain { markdown: true, .. } => {
+            print!("{}", omswatch_common::findings::catalogue::markdown());
+            ExitCode::SUCCESS
+        }
+        Command::Explain { code, all, .. } => explain(code.as_deref(), all),
     }
 }
 

@@ -8,7 +8,7 @@ use omswatch_common::proto::v1::ClusterStatus;
 
 /// `omswatch status` exit code: 0 nothing above info, 1 warnings, 2 critical.
 pub fn exit_code(status: &ClusterStatus) -> u8 {
-    let worst = status
+    status
         .findings
         .iter()
         .map(|f| f.severity.as_str())
@@ -16,8 +16,7 @@ pub fn exit_code(status: &ClusterStatus) -> u8 {
             "critical" => 2,
             "warning" => worst.max(1),
             _ => worst,
-        });
-    worst
+        })
 }
 
 #[cfg(test)]

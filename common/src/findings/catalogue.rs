@@ -157,6 +157,31 @@ catalogue! {
         remedy: "Fix {file} at line {line}: {problem}";
 }
 
+/// The catalogue as the Markdown section of docs/FINDINGS.md (a test keeps them equal;
+/// regenerate with `omswatch explain --all --markdown`).
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "| Code | Severity | Node becomes | Means | Usual cause | Fix |\n|---|---|---|---|---|---|\n",
+    );
+    for code in Code::ALL {
+        let e = code.entry();
+        let impact = match e.impact {
+            NodeImpact::Down => "DOWN",
+            NodeImpact::Degraded => "DEGRADED",
+        };
+        let cell = |s: &str| s.replace('|', "\\|");
+        out.push_str(&format!(
+            "| `{}` | {} | {impact} | {} | {} | {} |\n",
+            e.code,
+            e.severity,
+            cell(e.meaning),
+            cell(e.cause),
+            cell(e.remedy)
+        ));
+    }
+    out
+}
+
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

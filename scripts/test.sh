@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every omswatch check and test: installs what is missing, then formatting,
+# clippy -D warnings, one build, and the whole test suite (unit tests and the
+# end-to-end tests against real mariadbd, supervisord and network namespaces).
+# Cleans up after itself, also when a test fails. Exit code: 0 only if all passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/prereqs.sh
+trap 'scripts/cleanup.sh' EXIT
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== build"
+cargo build --workspace --bins --locked
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  [ "${CI:-}" = "true" ] && echo "omswatch: cargo-nextest not found; using cargo test" >&2
+  cargo test --workspace --locked --no-fail-fast
+fi

@@ -1,0 +1,57 @@
+//! The demo behind `scripts/demo.sh`: a real 3-node cluster with two deployment
+//! mistakes, then `omswatch status` as an operator would run it.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use omswatch_tests::bin_path;
+use omswatch_tests::cluster::{Cluster, ClusterSpec, OmsHostIp, find};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<ExitCode> {
+    let mut spec = ClusterSpec::healthy(3);
+    spec.interval = Duration::from_secs(2);
+    spec.nodes[1].oms_host_ip = OmsHostIp::OfNode(0);
+    println!(
+        "Starting a 3-node OMS-like cluster: MariaDB MetaDB, supervisord + omswatch-agent per node, collector..."
+    );
+    let cluster = Cluster::start(spec).await?;
+    for (i, node) in cluster.net.nodes().iter().enumerate() {
+        println!("  {} ip {} (namespace {})", node.hostname, node.ip, node.ns);
+        if i == 1 {
+            println!(
+                "    started with OMS_HOST_IP={} (node 1's!)",
+                cluster.net.nodes()[0].ip
+            );
+        }
+    }
+    println!("Stopping oms_console on oms-node-3 (supervisorctl stop oms_console)...");
+    cluster.supervisors[2].stop_program("oms_console").await?;
+    cluster
+        .wait_for(
+            "the collector to see both mistakes",
+            Duration::from_secs(30),
+            |s| {
+                !find(s, "DUPLICATE_OMS_HOST_IP").is_empty()
+                    && find(s, "COMPONENT_NOT_RUNNING")
+                        .iter()
+                        .any(|f| f["evidence"]["program"] == "oms_console")
+            },
+        )
+        .await?;
+    println!(
+        "\n$ omswatch status --collector {}\n",
+        cluster.collector_url
+    );
+    let status = tokio::process::Command::new(bin_path("omswatch")?)
+        .args(["status", "--collector", &cluster.collector_url])
+        .status()
+        .await?;
+    let code = status.code().unwrap_or(3);
+    println!(
+        "\n(omswatch exited {code}: 0 healthy, 1 warnings, 2 critical, 3 collector unreachable)"
+    );
+    println!("Cleaning up the demo cluster...");
+    drop(cluster);
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(3)))
+}
