@@ -56,6 +56,9 @@ impl Reporter {
             identity: Some(identity),
             supervisor: Some(supervisor),
             region: self.region.clone(),
+            config: None,
+            resources: None,
+            health: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! reports, configs and MetaDB rows) ←channel─ [`metadb`] poller (reads config.yaml and
 //! the MetaDB every tick); [`query`] asks [`state`] for a [`omswatch_common::snapshot::Snapshot`],
 //! runs the pure diagnosis and answers; [`views`] renders the answer for people and scripts.
+pub mod bundle;
 pub mod convert;
 pub mod ingest;
 pub mod metadb;

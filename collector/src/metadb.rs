@@ -1,12 +1,12 @@
 //! The MetaDB reader: a thin sqlx shell that turns each region's tables into
-//! [`MetaDbView`] rows. Two queries per region per tick, whatever the number of
-//! nodes; ages are measured by the database's clock (`NOW()`), never ours.
+//! [`MetaDbView`] rows. Three queries per region per tick, whatever the number of
+//! nodes, plus one for its clock; ages are measured by the database's clock (`NOW()`), never ours.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use omswatch_common::oms_config::{MetaDbTarget, RegionConfig};
-use omswatch_common::snapshot::{HeartbeatRow, HostRow, MetaDbFailure, MetaDbView};
+use omswatch_common::snapshot::{DbClock, HeartbeatRow, HostRow, MetaDbFailure, MetaDbView};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow, MySqlSslMode};
 use sqlx::{ConnectOptions, Row};
 
@@ -57,7 +57,23 @@ impl MetaDbReader {
             .query(&region.meta, &hb_sql, &hb_target)
             .await
             .map(|rows| rows.iter().map(heartbeat_row).collect());
-        MetaDbView { hosts, heartbeats }
+        let clock = self.clock(&region.meta).await;
+        MetaDbView {
+            hosts,
+            heartbeats,
+            clock,
+        }
+    }
+
+    /// The MetaDB's `NOW()` against our clock (a third query per region per tick).
+    async fn clock(&mut self, meta: &MetaDbTarget) -> Option<DbClock> {
+        let sql = "SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED) AS now_ms";
+        let rows = self.query(meta, sql, &format!("{meta} NOW()")).await.ok()?;
+        let db_unix_ms = rows.first()?.try_get::<i64, _>("now_ms").ok()?;
+        Some(DbClock {
+            db_unix_ms,
+            collector_unix_ms: crate::state::now_unix_ms(),
+        })
     }
 
     /// Closes connections no region uses any more (after a config.yaml edit).

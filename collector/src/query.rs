@@ -3,11 +3,11 @@
 
 use omswatch_common::diagnose::diagnose;
 use omswatch_common::proto::v1::query_server::Query;
-use omswatch_common::proto::v1::{ClusterStatus, StatusRequest};
+use omswatch_common::proto::v1::{Bundle, BundleRequest, ClusterStatus, StatusRequest};
 use tonic::{Request, Response, Status};
 
-use crate::convert;
 use crate::state::StateHandle;
+use crate::{bundle, convert};
 
 /// The gRPC Query service.
 pub struct QueryService {
@@ -38,5 +38,18 @@ impl Query for QueryService {
             &diagnosis,
             snapshot.now_unix_ms,
         )))
+    }
+
+    async fn get_bundle(
+        &self,
+        request: Request<BundleRequest>,
+    ) -> Result<Response<Bundle>, Status> {
+        tracing::info!(peer = ?request.remote_addr(), "support bundle requested");
+        let snapshot = self
+            .state
+            .snapshot()
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        Ok(Response::new(bundle::bundle(&snapshot)))
     }
 }

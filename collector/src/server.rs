@@ -67,39 +67,34 @@ async fn poll(settings: Settings, state: StateHandle) {
     let mut first_tick = true;
     loop {
         ticker.tick().await;
-        let configs: Vec<_> = settings
+        let mut regions: Vec<RegionInput> = settings
             .oms_configs
             .iter()
-            .map(|path| oms_config::load(path))
+            .map(|path| {
+                let (config, summary) = oms_config::load(path);
+                RegionInput {
+                    config,
+                    summary,
+                    metadb: None,
+                }
+            })
             .collect();
         // On the first tick, publish the configs before the (slower) MetaDB reads, so
         // config findings show at once even while the MetaDB hangs.
-        if first_tick {
-            let first = configs
-                .iter()
-                .map(|c| RegionInput {
-                    config: c.clone(),
-                    metadb: None,
-                })
-                .collect();
-            if state.set_regions(first).await.is_err() {
-                return;
-            }
+        if first_tick && state.set_regions(regions.clone()).await.is_err() {
+            return;
         }
-        let mut regions = Vec::with_capacity(configs.len());
-        for config in configs {
-            let metadb = match &config {
-                Ok(region) => Some(reader.read(region).await),
-                Err(_) => None,
-            };
-            regions.push(RegionInput { config, metadb });
+        first_tick = false;
+        for region in &mut regions {
+            if let Ok(config) = &region.config {
+                region.metadb = Some(reader.read(config).await);
+            }
         }
         let valid: Vec<_> = regions
             .iter()
             .filter_map(|r| r.config.as_ref().ok())
             .collect();
         reader.retain(&valid);
-        first_tick = false;
         if state.set_regions(regions).await.is_err() {
             return;
         }

@@ -4,7 +4,7 @@
 //! MetaDB rows); [`crate::diagnose::diagnose`] reads it and does no I/O.
 
 use crate::oms_config::{ConfigIssue, RegionConfig};
-use crate::proto::v1::NodeReport;
+use crate::proto::v1::{NodeConfig, NodeReport};
 
 /// The collector's knowledge at `now_unix_ms`.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +33,9 @@ pub struct NodeObservation {
 pub struct RegionInput {
     /// The parsed config, or every problem found in it.
     pub config: Result<RegionConfig, Vec<ConfigIssue>>,
+    /// The collector's copy summarised as agents summarise theirs (for drift
+    /// checks and bundles); `None` when the file could not be read.
+    pub summary: Option<NodeConfig>,
     /// The MetaDB rows of this region; `None` before the first read.
     pub metadb: Option<MetaDbView>,
 }
@@ -44,6 +47,17 @@ pub struct MetaDbView {
     pub hosts: Result<Vec<HostRow>, MetaDbFailure>,
     /// `heart_beat` rows with `task_name='supervisor'`.
     pub heartbeats: Result<Vec<HeartbeatRow>, MetaDbFailure>,
+    /// The MetaDB's clock at the read, for clock-skew checks; `None` when unread.
+    pub clock: Option<DbClock>,
+}
+
+/// The MetaDB's clock against the collector's, taken at one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbClock {
+    /// `NOW()` of the MetaDB (Unix milliseconds).
+    pub db_unix_ms: i64,
+    /// The collector's clock when the answer arrived (Unix milliseconds).
+    pub collector_unix_ms: i64,
 }
 
 /// A row of `<drc_cm_db>.host`.

@@ -6,11 +6,14 @@
 //! - [`TestNet`]: a bridge plus one network namespace per simulated OMS node, each with its own
 //!   IP, hostname and `/etc/hosts`;
 //! - [`Supervisord`]: a real `supervisord` laid out like an OMS container (`conf.d/*.ini`);
-//! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port.
+//! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port;
+//! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector.
 //!
 //! Tests run in parallel processes (cargo nextest), so every name, port, address and directory
-//! is unique per instance; machine-wide choices go through [`host_lock`]. Missing prerequisites
-//! are errors that say what to install, never silent skips.
+//! is unique per instance; machine-wide choices go through [`host_lock`]. A test process killed
+//! before its `Drop` runs (a nextest timeout) leaves nothing running: servers die with it, and
+//! the next harness user sweeps its namespaces and temp dirs. Missing prerequisites are errors
+//! that say what to install, never silent skips.
 
 pub mod bins;
 pub mod cluster;

@@ -19,12 +19,14 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlSslMode
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
-use crate::host_lock::HostLock;
+use crate::host_lock::{HostLock, owned_temp_dir, sweep_temp_dirs};
 use crate::process::{dying_with_parent, kill_and_reap, run_checked, tail};
 use crate::{free_port, require_program, require_root};
 
 /// How long a started server may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Instance dirs (the template's name must not start with this).
+const INSTANCE_DIR_PREFIX: &str = "omswatch-mariadb-instance-";
 /// How long a query through [`MariaDb::pool`] keeps retrying to connect (e.g. while stopped).
 const POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bumped whenever the install options change, so an old template is not reused.
@@ -45,6 +47,8 @@ pub struct MariaDb {
     server: Option<Child>,
     /// Root connections to the server, replaced on restart.
     pool: MySqlPool,
+    /// Marks `dir` as in use (see [`crate::host_lock::owned_temp_dir`]); released after it.
+    _dir_lock: HostLock,
 }
 
 impl MariaDb {
@@ -52,10 +56,8 @@ impl MariaDb {
     pub async fn start() -> anyhow::Result<MariaDb> {
         let mariadbd = require_program("mariadbd", "mariadb-server")?;
         let template = template_datadir(&mariadbd).await?;
-        let dir = tempfile::Builder::new()
-            .prefix("omswatch-mariadb-")
-            .tempdir()
-            .context("creating the MariaDB temp dir")?;
+        sweep_temp_dirs(INSTANCE_DIR_PREFIX);
+        let (dir, dir_lock) = owned_temp_dir(INSTANCE_DIR_PREFIX)?;
         copy_dir(&template, &dir.path().join("data"))?;
         for attempt in 1..=PORT_ATTEMPTS {
             let port = free_port()?;
@@ -66,6 +68,7 @@ impl MariaDb {
                         port,
                         server: Some(server),
                         pool,
+                        _dir_lock: dir_lock,
                     });
                 }
                 Err(error) if attempt < PORT_ATTEMPTS && port_was_taken(dir.path()) => {

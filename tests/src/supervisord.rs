@@ -16,6 +16,7 @@ use anyhow::{Context, bail};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
+use crate::host_lock::{HostLock, owned_temp_dir, sweep_temp_dirs};
 use crate::netns::NodeNet;
 use crate::process::{
     dying_with_parent, kill_and_reap, kill_orphans_with_var, kill_tagged, run_checked, signal,
@@ -23,6 +24,8 @@ use crate::process::{
 };
 use crate::require_program;
 
+/// Prefix of the temp dirs.
+const DIR_PREFIX: &str = "omswatch-supervisord-";
 /// How long supervisord may take to answer and to settle its autostart programs.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// The environment variable that tags supervisord and its programs for cleanup.
@@ -114,6 +117,8 @@ pub struct Supervisord {
     tag: String,
     /// The `supervisorctl` program.
     supervisorctl: PathBuf,
+    /// Marks `dir` as in use (see [`crate::host_lock::owned_temp_dir`]); released after it.
+    _dir_lock: HostLock,
 }
 
 impl Supervisord {
@@ -126,10 +131,8 @@ impl Supervisord {
     ) -> anyhow::Result<Supervisord> {
         let supervisord = require_program("supervisord", "supervisor")?;
         let supervisorctl = require_program("supervisorctl", "supervisor")?;
-        let dir = tempfile::Builder::new()
-            .prefix("omswatch-supervisord-")
-            .tempdir()
-            .context("creating the supervisord temp dir")?;
+        sweep_temp_dirs(DIR_PREFIX);
+        let (dir, dir_lock) = owned_temp_dir(DIR_PREFIX)?;
         write_config(dir.path(), programs)?;
         let tag_value = dir.path().display().to_string();
         kill_orphans_with_var(TAG_VAR); // programs of a supervisord whose test was killed
@@ -153,6 +156,7 @@ impl Supervisord {
             process: Some(process),
             tag: format!("{TAG_VAR}={tag_value}"),
             supervisorctl,
+            _dir_lock: dir_lock,
         };
         let autostart: Vec<&str> = programs
             .iter()

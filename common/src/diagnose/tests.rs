@@ -79,9 +79,11 @@ fn healthy() -> Snapshot {
         ],
         regions: vec![RegionInput {
             config: oms_config::parse("config.yaml", &config(&ips)),
+            summary: None,
             metadb: Some(MetaDbView {
                 hosts: Ok(ips.iter().map(|ip| host(ip, "ONLINE")).collect()),
                 heartbeats: Ok(ips.iter().map(|ip| beat(ip, 2)).collect()),
+                clock: None,
             }),
         }],
         thresholds: Thresholds::default(),
@@ -234,6 +236,7 @@ const CASES: &[Case] = &[
                     target: "hb".into(),
                     ..failure()
                 }),
+                clock: None,
             };
         },
         &[(Code::MetadbUnreachable, &[])],

@@ -62,11 +62,20 @@ impl Finding {
     }
 }
 
-/// Replaces every `{key}` in `template` by `evidence[key]`; unknown keys stay as written.
+/// Replaces every `{key}` in `template` by `evidence[key]` (unknown keys stay as
+/// written, so a gap shows), and every `{?key}` by `evidence[key]` or nothing.
 fn fill(template: &str, evidence: &BTreeMap<String, String>) -> String {
     let mut out = template.to_string();
     for (key, value) in evidence {
-        out = out.replace(&format!("{{{key}}}"), value);
+        out = out
+            .replace(&format!("{{{key}}}"), value)
+            .replace(&format!("{{?{key}}}"), value);
+    }
+    while let Some(start) = out.find("{?") {
+        match out[start..].find('}') {
+            Some(len) => out.replace_range(start..=start + len, ""),
+            None => break,
+        }
     }
     out
 }
@@ -96,6 +105,14 @@ mod tests {
             "{}",
             f.remedy()
         );
+    }
+
+    #[test]
+    fn optional_placeholders_vanish_when_absent() {
+        let mut evidence = BTreeMap::new();
+        evidence.insert("a".to_string(), "1".to_string());
+        assert_eq!(fill("x{a}{?b}y{?a}", &evidence), "x1y1");
+        assert_eq!(fill("{b} {?", &evidence), "{b} {?");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod dbname;
 mod fields;
+pub mod summary;
 
 pub use dbname::DbName;
 
@@ -89,17 +90,26 @@ pub struct ConfigIssue {
     pub problem: String,
 }
 
-/// Reads and parses one config.yaml. An unreadable file is an issue, not an error.
-pub fn load(path: &Path) -> Result<RegionConfig, Vec<ConfigIssue>> {
+/// Reads and parses one config.yaml, and summarises it as an agent would
+/// ([`summary::summarize`]). An unreadable file is an issue, not an error.
+pub fn load(
+    path: &Path,
+) -> (
+    Result<RegionConfig, Vec<ConfigIssue>>,
+    Option<crate::proto::v1::NodeConfig>,
+) {
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => parse(&file, &text),
-        Err(e) => Err(vec![ConfigIssue {
-            file,
-            key: String::new(),
-            line: None,
-            problem: format!("cannot read the file: {e}"),
-        }]),
+        Ok(text) => (parse(&file, &text), Some(summary::summarize(&file, &text))),
+        Err(e) => {
+            let issue = ConfigIssue {
+                file,
+                key: String::new(),
+                line: None,
+                problem: format!("cannot read the file: {e}"),
+            };
+            (Err(vec![issue]), None)
+        }
     }
 }
 

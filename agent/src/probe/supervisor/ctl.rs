@@ -187,6 +187,7 @@ fn parse_line(line: &str, now_unix: i64) -> Option<Program> {
         exit_status: 0,
         spawn_error: spawn_error.to_owned(),
         description: description.to_owned(),
+        ..Program::default()
     })
 }
 

@@ -168,6 +168,7 @@ fn program(fields: &BTreeMap<String, Value>) -> Result<Program> {
         spawn_error: text(fields, "spawnerr")?,
         description: text(fields, "description")?,
         name,
+        ..Program::default()
     })
 }
 
