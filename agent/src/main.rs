@@ -6,18 +6,22 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use omswatch_agent::probe::health::{HealthProbe, HealthSettings};
 use omswatch_agent::probe::identity::{IdentitySources, ProcessEnv};
+use omswatch_agent::probe::resources::ResourceSources;
 use omswatch_agent::probe::supervisor::{SupervisorProbe, SupervisorSettings};
-use omswatch_agent::report::Reporter;
+use omswatch_agent::report::{Probes, Reporter};
 use omswatch_agent::run::{Schedule, run};
 
 /// omswatch agent: runs inside an OMS container (or beside it, sharing its
-/// network and /proc), reads supervisord's program table, `hostname -i` and
-/// OMS_HOST_IP, and streams them to omswatch-collector.
+/// network and /proc), reads supervisord's program table, `hostname -i`,
+/// OMS_HOST_IP, the node's config.yaml, load, memory, disk space and OMS's
+/// health page, and streams them to omswatch-collector.
 ///
 /// Example:
 ///   omswatch-agent --collector http://10.0.0.5:9470
 ///   omswatch-agent --collector http://10.0.0.5:9470 --supervisor unix:///tmp/supervisor.sock --once
+///   omswatch-agent --once --oms-config /data/oms/config.yaml --disk-path /data/logs --no-health
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None, verbatim_doc_comment)]
 struct Args {
@@ -27,9 +31,10 @@ struct Args {
     /// This node's name in the status [default: the host name].
     #[arg(long, env = "OMSWATCH_NODE", value_name = "NAME")]
     node: Option<String>,
-    /// OMS region (cm_region) of this node, for multi-region clusters.
-    #[arg(long, env = "OMSWATCH_REGION", default_value = "")]
-    region: String,
+    /// OMS region (cm_region) of this node, for multi-region clusters
+    /// [default: cm_region of the --oms-config file].
+    #[arg(long, env = "OMSWATCH_REGION")]
+    region: Option<String>,
     /// Send a report at least this often; the collector calls the node silent after 3.
     #[arg(long, env = "OMSWATCH_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
     interval: Duration,
@@ -60,6 +65,39 @@ struct Args {
     /// Where to read OMS_HOST_IP when the agent's own environment lacks it.
     #[arg(long, default_value = "/proc/1/environ", value_name = "PATH")]
     pid1_environ: PathBuf,
+    /// The node's OMS config.yaml, reported with secrets as digests only; its
+    /// cm_region and nginx_server_port are used too.
+    #[arg(
+        long,
+        env = "OMSWATCH_OMS_CONFIG",
+        value_name = "PATH",
+        default_value = "/home/admin/conf/config.yaml"
+    )]
+    oms_config: PathBuf,
+    /// A directory whose filesystem's size and free space are reported.
+    /// Repeat for several; replaces the defaults. In the environment, comma-separated
+    /// [default: /home/admin/logs, /home/ds/store, /home/ds/run].
+    #[arg(
+        long = "disk-path",
+        env = "OMSWATCH_DISK_PATHS",
+        value_name = "PATH",
+        value_delimiter = ','
+    )]
+    disk_paths: Vec<PathBuf>,
+    /// Where load, memory and CPUs are read (loadavg, meminfo, cpuinfo).
+    #[arg(long, default_value = "/proc", value_name = "DIR")]
+    proc_root: PathBuf,
+    /// OMS's health page; healthy = HTTP 200 with JSON data.healthy true
+    /// [default: http://127.0.0.1:<nginx_server_port of --oms-config, else 8089>/oms/health].
+    #[arg(long, env = "OMSWATCH_HEALTH_URL", value_name = "URL")]
+    health_url: Option<String>,
+    /// Do not ask OMS's health page nor look for docker_init logs (reports say probed=false).
+    #[arg(long)]
+    no_health: bool,
+    /// Where `bash /root/docker_init.sh` leaves docker_init.log*: its presence shows the
+    /// container was initialised.
+    #[arg(long, default_value = "/home/admin/logs", value_name = "DIR")]
+    docker_init_log_dir: PathBuf,
     /// Probe once, print the report and exit (for checking a node by hand).
     #[arg(long)]
     once: bool,
@@ -89,13 +127,32 @@ async fn main() -> anyhow::Result<()> {
         ..SupervisorSettings::default()
     });
     let interval_ms = u32::try_from(args.interval.as_millis()).unwrap_or(u32::MAX);
-    let mut reporter = Reporter::new(
-        node.clone(),
-        args.region.clone(),
-        interval_ms,
+    let resources = if args.disk_paths.is_empty() {
+        ResourceSources {
+            proc_root: args.proc_root.clone(),
+            ..ResourceSources::default()
+        }
+    } else {
+        ResourceSources {
+            proc_root: args.proc_root.clone(),
+            disk_paths: args.disk_paths.clone(),
+        }
+    };
+    let health = HealthProbe::new(HealthSettings {
+        enabled: !args.no_health,
+        url: args.health_url.clone(),
+        docker_init_log_dir: args.docker_init_log_dir.clone(),
+        ..HealthSettings::default()
+    });
+    let probes = Probes {
         identity,
         supervisor,
-    );
+        oms_config: args.oms_config.clone(),
+        resources,
+        health,
+    };
+    let region = args.region.clone().unwrap_or_default();
+    let mut reporter = Reporter::new(node.clone(), region, interval_ms, probes);
     if args.once {
         println!("{:#?}", reporter.build().await);
         return Ok(());

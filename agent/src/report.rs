@@ -1,51 +1,75 @@
 //! Builds NodeReports from the probes, and decides when one is worth sending
 //! before the interval is up: when what an operator would see has changed.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use omswatch_common::proto::v1::{Identity, NodeReport, SupervisorStatus};
+use omswatch_common::proto::v1::{
+    Identity, NodeConfig, NodeReport, OmsHealth, Program, SupervisorStatus,
+};
 
+use crate::probe::health::HealthProbe;
 use crate::probe::identity::{self, IdentitySources};
+use crate::probe::node_config;
+use crate::probe::resources::{self, ResourceSources};
 use crate::probe::supervisor::SupervisorProbe;
+
+/// Where each probe looks.
+pub struct Probes {
+    /// Identity sources.
+    pub identity: IdentitySources,
+    /// The supervisord probe.
+    pub supervisor: SupervisorProbe,
+    /// The node's config.yaml.
+    pub oms_config: PathBuf,
+    /// The /proc root and the OMS paths measured.
+    pub resources: ResourceSources,
+    /// OMS's health endpoint and docker_init log.
+    pub health: HealthProbe,
+}
 
 /// Everything needed to build a report.
 pub struct Reporter {
     /// Node name in reports.
     pub node: String,
-    /// Region, when configured.
+    /// Region given on the command line; empty = `cm_region` of the node's config.yaml.
     pub region: String,
     /// The reporting interval announced to the collector.
     pub interval_ms: u32,
-    /// Identity sources.
-    pub identity: IdentitySources,
-    /// The supervisord probe.
-    pub supervisor: SupervisorProbe,
+    /// The probes.
+    pub probes: Probes,
     seq: u64,
 }
 
 impl Reporter {
     /// A reporter for `node`.
-    pub fn new(
-        node: String,
-        region: String,
-        interval_ms: u32,
-        identity: IdentitySources,
-        supervisor: SupervisorProbe,
-    ) -> Self {
+    pub fn new(node: String, region: String, interval_ms: u32, probes: Probes) -> Self {
         Self {
             node,
             region,
             interval_ms,
-            identity,
-            supervisor,
+            probes,
             seq: 0,
         }
     }
 
-    /// Runs every probe and builds the next report.
+    /// Runs every probe and builds the next report. config.yaml is read first: it tells the
+    /// health probe its port; the others run together.
     pub async fn build(&mut self) -> NodeReport {
-        let (identity, supervisor) =
-            tokio::join!(identity::probe(&self.identity), self.supervisor.probe());
+        let probes = &self.probes;
+        let config = node_config::probe(&probes.oms_config).await;
+        let nginx_server_port = node_config::nginx_server_port(&config);
+        let (identity, supervisor, resources, health) = tokio::join!(
+            identity::probe(&probes.identity),
+            probes.supervisor.probe(),
+            resources::probe(&probes.resources),
+            probes.health.probe(nginx_server_port),
+        );
+        let region = match self.region.trim() {
+            "" => node_config::region(&config).unwrap_or_default().to_owned(),
+            given => given.to_owned(),
+        };
         self.seq += 1;
         NodeReport {
             node: self.node.clone(),
@@ -55,23 +79,40 @@ impl Reporter {
             seq: self.seq,
             identity: Some(identity),
             supervisor: Some(supervisor),
-            region: self.region.clone(),
-            config: None,
-            resources: None,
-            health: None,
+            region,
+            config: Some(config),
+            resources: Some(resources),
+            health: Some(health),
         }
     }
 }
 
-/// What of a report matters for the diagnosis: identity and program states, not
-/// uptimes, timestamps or sequence numbers (those change every second).
+/// What of a report matters for the diagnosis: identity, program states and autostart, the
+/// config's values and digests, OMS's health. Not uptimes, timestamps, sequence numbers, load,
+/// memory or disk space: those change every second and go out every interval anyway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
     identity: Identity,
     reachable: bool,
     error: String,
-    programs: Vec<(String, String, u32, String)>,
+    programs: Vec<ProgramPrint>,
+    config: ConfigPrint,
+    health: HealthPrint,
 }
+
+/// A program's name, state, pid, spawn error and autostart.
+type ProgramPrint = (String, String, u32, String, Option<bool>);
+
+/// config.yaml's values, secret digests and read error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ConfigPrint {
+    values: BTreeMap<String, String>,
+    secret_digests: BTreeMap<String, String>,
+    error: String,
+}
+
+/// Health: probed, reachable, healthy, HTTP status, docker_init ran.
+type HealthPrint = (bool, bool, bool, u32, bool);
 
 impl Fingerprint {
     /// The fingerprint of `report`.
@@ -83,14 +124,42 @@ impl Fingerprint {
             programs,
             ..
         } = supervisor;
+        let config = report.config.clone().unwrap_or_default();
+        let NodeConfig {
+            values,
+            secret_digests,
+            error: config_error,
+            ..
+        } = config;
+        let health = report.health.clone().unwrap_or_default();
+        let OmsHealth {
+            probed,
+            reachable: health_reachable,
+            healthy,
+            http_status,
+            docker_init_ran,
+            ..
+        } = health;
         Self {
             identity: report.identity.clone().unwrap_or_default(),
             reachable,
             error,
             programs: programs
                 .into_iter()
-                .map(|p| (p.name, p.state, p.pid, p.spawn_error))
+                .map(|p: Program| (p.name, p.state, p.pid, p.spawn_error, p.autostart))
                 .collect(),
+            config: ConfigPrint {
+                values: values.into_iter().collect(),
+                secret_digests: secret_digests.into_iter().collect(),
+                error: config_error,
+            },
+            health: (
+                probed,
+                health_reachable,
+                healthy,
+                http_status,
+                docker_init_ran,
+            ),
         }
     }
 }
@@ -102,33 +171,5 @@ fn now_unix_ms() -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use omswatch_common::proto::v1::Program;
-
-    fn report(state: &str, description: &str, seq: u64) -> NodeReport {
-        NodeReport {
-            seq,
-            supervisor: Some(SupervisorStatus {
-                reachable: true,
-                programs: vec![Program {
-                    name: "oms_console".into(),
-                    state: state.into(),
-                    description: description.into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn uptime_and_seq_do_not_count_as_change_but_state_does() {
-        let a = report("RUNNING", "pid 1, uptime 0:00:01", 1);
-        let b = report("RUNNING", "pid 1, uptime 0:00:02", 2);
-        let c = report("STOPPED", "Not started", 3);
-        assert_eq!(Fingerprint::of(&a), Fingerprint::of(&b));
-        assert_ne!(Fingerprint::of(&b), Fingerprint::of(&c));
-    }
-}
+#[allow(clippy::unwrap_used)]
+mod tests;

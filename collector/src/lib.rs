@@ -6,6 +6,7 @@
 //! the MetaDB every tick); [`query`] asks [`state`] for a [`omswatch_common::snapshot::Snapshot`],
 //! runs the pure diagnosis and answers; [`views`] renders the answer for people and scripts.
 pub mod bundle;
+pub mod bundle_archive;
 pub mod convert;
 pub mod ingest;
 pub mod metadb;

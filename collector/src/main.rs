@@ -41,6 +41,18 @@ struct Args {
     /// Time limit for one MetaDB connect or query [default: 5s].
     #[arg(long, env = "OMSWATCH_METADB_TIMEOUT", value_parser = humantime::parse_duration, value_name = "DURATION")]
     metadb_timeout: Option<Duration>,
+    /// Node clock vs MetaDB clock difference that counts as CLOCK_SKEW [default: 10s].
+    #[arg(long, env = "OMSWATCH_CLOCK_SKEW", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    clock_skew: Option<Duration>,
+    /// 5-minute load average per CPU above which LOAD_HIGH is raised [default: 2.0].
+    #[arg(long, env = "OMSWATCH_LOAD_PER_CPU", value_name = "LOAD")]
+    load_per_cpu: Option<f64>,
+    /// Available memory (% of total) below which MEMORY_LOW is raised [default: 10].
+    #[arg(long, env = "OMSWATCH_MEMORY_AVAILABLE_MIN_PCT", value_name = "PCT")]
+    memory_available_min_pct: Option<f64>,
+    /// Use (%) of a filesystem holding an OMS path above which DISK_LOW is raised [default: 90].
+    #[arg(long, env = "OMSWATCH_DISK_USED_MAX_PCT", value_name = "PCT")]
+    disk_used_max_pct: Option<f64>,
     /// Print the default settings as a --config file and exit.
     #[arg(long)]
     print_defaults: bool,
@@ -64,6 +76,10 @@ async fn main() -> anyhow::Result<()> {
         tick: args.tick,
         heartbeat_stale: args.heartbeat_stale,
         metadb_timeout: args.metadb_timeout,
+        clock_skew: args.clock_skew,
+        load_per_cpu: args.load_per_cpu,
+        memory_available_min_pct: args.memory_available_min_pct,
+        disk_used_max_pct: args.disk_used_max_pct,
     };
     let settings = Settings::merge(base, overrides)?;
     let listener = tokio::net::TcpListener::bind(settings.listen)

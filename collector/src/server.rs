@@ -9,7 +9,7 @@ use omswatch_common::findings::Finding;
 use omswatch_common::oms_config;
 use omswatch_common::proto::v1::query_server::QueryServer;
 use omswatch_common::proto::v1::reporting_server::ReportingServer;
-use omswatch_common::snapshot::{RegionInput, Thresholds};
+use omswatch_common::snapshot::RegionInput;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -36,10 +36,7 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let thresholds = Thresholds {
-        heartbeat_stale_s: i64::try_from(settings.heartbeat_stale.as_secs()).unwrap_or(i64::MAX),
-        ..Thresholds::default()
-    };
+    let thresholds = settings.thresholds();
     let (state, _aggregator) = state::spawn(thresholds);
     let poller = tokio::spawn(poll(settings.clone(), state.clone()));
     let reporting = ReportingServer::new(ReportingService::new(state.clone()))

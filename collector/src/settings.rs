@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Everything the collector needs to run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// gRPC listen address for agents and operators.
@@ -24,6 +24,15 @@ pub struct Settings {
     /// Time limit of one MetaDB connect or query.
     #[serde(with = "humantime_serde_compat")]
     pub metadb_timeout: Duration,
+    /// Largest tolerated difference between a node's clock and the MetaDB's.
+    #[serde(with = "humantime_serde_compat")]
+    pub clock_skew: Duration,
+    /// Largest tolerated 5-minute load average per CPU.
+    pub load_per_cpu: f64,
+    /// Smallest tolerated available memory, percent of total.
+    pub memory_available_min_pct: f64,
+    /// Largest tolerated use of a filesystem holding an OMS path, percent.
+    pub disk_used_max_pct: f64,
 }
 
 impl Default for Settings {
@@ -34,6 +43,10 @@ impl Default for Settings {
             tick: Duration::from_secs(5),
             heartbeat_stale: Duration::from_secs(60),
             metadb_timeout: Duration::from_secs(5),
+            clock_skew: Duration::from_secs(10),
+            load_per_cpu: 2.0,
+            memory_available_min_pct: 10.0,
+            disk_used_max_pct: 90.0,
         }
     }
 }
@@ -51,6 +64,14 @@ pub struct Overrides {
     pub heartbeat_stale: Option<Duration>,
     /// `--metadb-timeout`.
     pub metadb_timeout: Option<Duration>,
+    /// `--clock-skew`.
+    pub clock_skew: Option<Duration>,
+    /// `--load-per-cpu`.
+    pub load_per_cpu: Option<f64>,
+    /// `--memory-available-min-pct`.
+    pub memory_available_min_pct: Option<f64>,
+    /// `--disk-used-max-pct`.
+    pub disk_used_max_pct: Option<f64>,
 }
 
 /// Why settings could not be formed.
@@ -104,6 +125,12 @@ impl Settings {
             tick: over.tick.unwrap_or(base.tick),
             heartbeat_stale: over.heartbeat_stale.unwrap_or(base.heartbeat_stale),
             metadb_timeout: over.metadb_timeout.unwrap_or(base.metadb_timeout),
+            clock_skew: over.clock_skew.unwrap_or(base.clock_skew),
+            load_per_cpu: over.load_per_cpu.unwrap_or(base.load_per_cpu),
+            memory_available_min_pct: over
+                .memory_available_min_pct
+                .unwrap_or(base.memory_available_min_pct),
+            disk_used_max_pct: over.disk_used_max_pct.unwrap_or(base.disk_used_max_pct),
         };
         merged.validate()?;
         Ok(merged)
@@ -121,12 +148,42 @@ impl Settings {
                 "heartbeat_stale must be at least 1s".into(),
             ));
         }
+        let pct = [
+            ("memory_available_min_pct", self.memory_available_min_pct),
+            ("disk_used_max_pct", self.disk_used_max_pct),
+        ];
+        for (key, value) in pct {
+            if !(0.0..=100.0).contains(&value) {
+                return Err(SettingsError::Invalid(format!(
+                    "{key} must be a percentage 0-100, not {value}"
+                )));
+            }
+        }
+        if !(self.load_per_cpu > 0.0 && self.load_per_cpu.is_finite()) {
+            return Err(SettingsError::Invalid(format!(
+                "load_per_cpu must be above 0, not {}",
+                self.load_per_cpu
+            )));
+        }
         if self.oms_configs.is_empty() {
             return Err(SettingsError::Invalid(
                 "no OMS config.yaml given: pass --oms-config /path/to/config.yaml (once per region) or set oms_configs in --config".into(),
             ));
         }
         Ok(())
+    }
+
+    /// The diagnosis thresholds these settings define.
+    pub fn thresholds(&self) -> omswatch_common::snapshot::Thresholds {
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        omswatch_common::snapshot::Thresholds {
+            heartbeat_stale_s: secs(self.heartbeat_stale),
+            clock_skew_s: secs(self.clock_skew),
+            load_per_cpu: self.load_per_cpu,
+            memory_available_min_pct: self.memory_available_min_pct,
+            disk_used_max_pct: self.disk_used_max_pct,
+            ..Default::default()
+        }
     }
 
     /// The defaults as a YAML document, for `--print-defaults` and deploy/collector.yaml.

@@ -94,12 +94,20 @@ pub struct MetaDbFailure {
 }
 
 /// Limits that decide findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
     /// A heartbeat older than this is stale (runbook: gmt_modified must be current).
     pub heartbeat_stale_s: i64,
     /// A node is silent after this many of its own reporting intervals.
     pub silent_intervals: u32,
+    /// Largest tolerated difference between a node's clock and the MetaDB's.
+    pub clock_skew_s: i64,
+    /// Largest tolerated 5-minute load average per CPU.
+    pub load_per_cpu: f64,
+    /// Smallest tolerated available memory, percent of total.
+    pub memory_available_min_pct: f64,
+    /// Largest tolerated use of a filesystem holding an OMS path, percent.
+    pub disk_used_max_pct: f64,
 }
 
 impl Default for Thresholds {
@@ -107,6 +115,10 @@ impl Default for Thresholds {
         Self {
             heartbeat_stale_s: 60,
             silent_intervals: 3,
+            clock_skew_s: 10,
+            load_per_cpu: 2.0,
+            memory_available_min_pct: 10.0,
+            disk_used_max_pct: 90.0,
         }
     }
 }

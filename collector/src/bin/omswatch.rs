@@ -1,14 +1,20 @@
 //! `omswatch`: the operator's command. `omswatch status` answers "what is wrong
-//! with my OMS cluster, and what do I do" in one call to the collector.
+//! with my OMS cluster, and what do I do" in one call to the collector;
+//! `omswatch bundle` packs everything OMS support asks for into one file.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::SystemTime;
+
 use clap::{Parser, Subcommand, ValueEnum};
+use omswatch_collector::bundle_archive::{self, Meta, output, tar_gz};
 use omswatch_collector::views;
 use omswatch_common::findings::Code;
-use omswatch_common::proto::v1::StatusRequest;
 use omswatch_common::proto::v1::query_client::QueryClient;
+use omswatch_common::proto::v1::{Bundle, BundleRequest, StatusRequest};
 use omswatch_common::telemetry::chain;
 
 /// Exit code for an unreachable collector or bad usage.
@@ -44,6 +50,27 @@ enum Command {
         format: Format,
         /// Give up on the collector after this long.
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+    /// Write a support bundle (.tar.gz): status, findings, MetaDB rows, each
+    /// node's supervisor/identity/health/config, secrets redacted.
+    ///
+    /// Example: omswatch bundle --collector http://10.0.0.5:9470 -o oms-support.tar.gz
+    /// Exit codes: 0 written, 3 collector unreachable, bad usage or not written.
+    #[command(verbatim_doc_comment)]
+    Bundle {
+        /// The collector's URL.
+        #[arg(
+            long,
+            env = "OMSWATCH_COLLECTOR",
+            default_value = "http://127.0.0.1:9470"
+        )]
+        collector: String,
+        /// Where to write the archive (created 0600: it describes your topology); `-` for stdout.
+        #[arg(short, long, value_name = "FILE.tar.gz")]
+        output: String,
+        /// Give up on the collector after this long.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
         timeout: Duration,
     },
     /// Explain a finding code: what it means, why it happens, how to fix it.
@@ -83,6 +110,11 @@ async fn main() -> ExitCode {
             format,
             timeout,
         } => status(&collector, format, timeout).await,
+        Command::Bundle {
+            collector,
+            output,
+            timeout,
+        } => bundle(&collector, &output, timeout).await,
         Command::Explain { markdown: true, .. } => {
             print!("{}", omswatch_common::findings::catalogue::markdown());
             ExitCode::SUCCESS
@@ -119,6 +151,18 @@ async fn fetch(
     collector: &str,
     timeout: Duration,
 ) -> anyhow::Result<omswatch_common::proto::v1::ClusterStatus> {
+    let reply = client(collector, timeout)
+        .await?
+        .get_status(StatusRequest {})
+        .await?;
+    Ok(reply.into_inner())
+}
+
+/// A Query client for `collector`, every call bounded by `timeout`.
+async fn client(
+    collector: &str,
+    timeout: Duration,
+) -> anyhow::Result<QueryClient<tonic::transport::Channel>> {
     let endpoint = tonic::transport::Endpoint::from_shared(collector.to_string())
         .map_err(|e| {
             anyhow::anyhow!(
@@ -127,11 +171,105 @@ async fn fetch(
         })?
         .connect_timeout(timeout)
         .timeout(timeout);
-    let channel = endpoint.connect().await?;
-    let reply = QueryClient::new(channel)
-        .get_status(StatusRequest {})
+    Ok(QueryClient::new(endpoint.connect().await?))
+}
+
+/// Largest bundle accepted from the collector (tonic's default is 4 MiB).
+const MAX_BUNDLE_BYTES: usize = 256 << 20;
+
+async fn bundle(collector: &str, output: &str, timeout: Duration) -> ExitCode {
+    if output == "-" && std::io::stdout().is_terminal() {
+        eprintln!(
+            "omswatch: not writing a .tar.gz to a terminal; redirect stdout or pass -o FILE.tar.gz"
+        );
+        return ExitCode::from(EXIT_UNUSABLE);
+    }
+    let bundle = match tokio::time::timeout(timeout, fetch_bundle(collector, timeout)).await {
+        Ok(Ok(bundle)) => bundle,
+        Ok(Err(e)) => {
+            return unusable(&format!(
+                "cannot get the bundle from {collector}: {}",
+                chain(e.as_ref())
+            ));
+        }
+        Err(_) => {
+            return unusable(&format!(
+                "no answer from {collector} within {}",
+                humantime::format_duration(timeout)
+            ));
+        }
+    };
+    match pack_and_write(&bundle, collector, output) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "omswatch: the bundle was not written: {}",
+                chain(e.as_ref())
+            );
+            ExitCode::from(EXIT_UNUSABLE)
+        }
+    }
+}
+
+async fn fetch_bundle(collector: &str, timeout: Duration) -> anyhow::Result<Bundle> {
+    let reply = client(collector, timeout)
+        .await?
+        .max_decoding_message_size(MAX_BUNDLE_BYTES)
+        .get_bundle(BundleRequest {})
         .await?;
     Ok(reply.into_inner())
+}
+
+/// Packs `bundle`, writes it to `output` (`-` = stdout) and says where on stderr.
+fn pack_and_write(bundle: &Bundle, collector: &str, output: &str) -> anyhow::Result<()> {
+    let now_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let meta = Meta {
+        cli_version: omswatch_collector::VERSION.to_string(),
+        collector_url: collector.to_string(),
+        packed_at_unix_ms: now_ms,
+    };
+    let packed = bundle_archive::pack(bundle, &meta);
+    for warning in &packed.warnings {
+        eprintln!("omswatch: warning: {warning}");
+    }
+    let stamp_ms = if bundle.generated_at_unix_ms > 0 {
+        bundle.generated_at_unix_ms
+    } else {
+        now_ms
+    };
+    let bytes = tar_gz::write(
+        &packed.files,
+        u64::try_from(stamp_ms / 1000).unwrap_or(0),
+        Vec::new(),
+    )?;
+    let target = if output == "-" {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&bytes)?;
+        stdout.flush()?;
+        "stdout".to_string()
+    } else {
+        output::save(Path::new(output), &bytes)?;
+        output.to_string()
+    };
+    eprintln!(
+        "omswatch: wrote the support bundle to {target} ({}, {} files under {}/)",
+        size(bytes.len()),
+        packed.files.len(),
+        packed.top_dir
+    );
+    Ok(())
+}
+
+/// `532 bytes`, `12.3 KiB`, `4.1 MiB`.
+fn size(bytes: usize) -> String {
+    let b = bytes as f64;
+    match bytes {
+        0..1024 => format!("{bytes} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", b / 1024.0),
+        _ => format!("{:.1} MiB", b / 1_048_576.0),
+    }
 }
 
 fn unusable(message: &str) -> ExitCode {

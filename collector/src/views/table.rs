@@ -1,6 +1,7 @@
 //! The human view: one line per node, then findings most severe first, each
 //! with its fix. Plain text, no colour codes, so it pastes into a ticket.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use omswatch_common::proto::v1 as pb;
@@ -24,7 +25,7 @@ pub fn render(status: &pb::ClusterStatus, collector: &str) -> String {
     if status.nodes.is_empty() {
         out.push_str("No agent has reported yet. Deploy omswatch-agent in each OMS container (see deploy/README.md).\n");
     } else {
-        out.push_str(&nodes_table(&status.nodes));
+        out.push_str(&regions_tables(&status.nodes));
     }
     out.push('\n');
     if status.findings.is_empty() {
@@ -52,8 +53,33 @@ fn summary(status: &pb::ClusterStatus) -> String {
     )
 }
 
-fn nodes_table(nodes: &[pb::NodeStatus]) -> String {
-    let rows: Vec<[String; 8]> = nodes.iter().map(row).collect();
+/// One table, or one per region when nodes belong to several.
+fn regions_tables(nodes: &[pb::NodeStatus]) -> String {
+    let mut regions: BTreeMap<&str, Vec<&pb::NodeStatus>> = BTreeMap::new();
+    for node in nodes {
+        regions.entry(node.region.as_str()).or_default().push(node);
+    }
+    if regions.len() < 2 {
+        return nodes_table(&nodes.iter().collect::<Vec<_>>());
+    }
+    let mut out = String::new();
+    for (region, nodes) in regions {
+        let name = if region.is_empty() {
+            "(unknown region)"
+        } else {
+            region
+        };
+        let _ = writeln!(out, "REGION {name}");
+        out.push_str(&nodes_table(&nodes));
+        out.push('\n');
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+fn nodes_table(nodes: &[&pb::NodeStatus]) -> String {
+    let rows: Vec<[String; 8]> = nodes.iter().map(|n| row(n)).collect();
     let mut widths = HEADERS.map(str::len);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r.iter()) {
@@ -175,5 +201,32 @@ mod tests {
             text.contains("fix: supervisorctl restart oms_console"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn several_regions_get_one_table_each() {
+        let node = |name: &str, region: &str| pb::NodeStatus {
+            name: name.into(),
+            region: region.into(),
+            state: "ONLINE".into(),
+            ..Default::default()
+        };
+        let status = pb::ClusterStatus {
+            nodes: vec![node("a", "hz"), node("b", "sh"), node("c", "hz")],
+            ..Default::default()
+        };
+        let text = render(&status, "c");
+        let hz = text.find("REGION hz").expect("hz heading");
+        let sh = text.find("REGION sh").expect("sh heading");
+        let row_c = text.find("\nc ").expect("row c");
+        assert!(hz < row_c && row_c < sh, "{text}");
+        let single = render(
+            &pb::ClusterStatus {
+                nodes: vec![node("a", "hz")],
+                ..Default::default()
+            },
+            "c",
+        );
+        assert!(!single.contains("REGION"), "{single}");
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::ip;
 use crate::oms_config::RegionConfig;
-use crate::proto::v1::NodeReport;
+use crate::proto::v1::{NodeConfig, NodeReport};
 use crate::snapshot::{MetaDbView, Snapshot};
 
 /// One node as the rules see it.
@@ -11,6 +11,8 @@ pub(super) struct NodeCtx<'a> {
     pub name: &'a str,
     pub report: &'a NodeReport,
     pub age_ms: i64,
+    /// When the collector received the report (collector clock, Unix milliseconds).
+    pub received_at_ms: i64,
     pub interval_ms: i64,
     pub live: bool,
     /// Normalised OMS_HOST_IP; `None` when unset or blank.
@@ -25,6 +27,11 @@ pub(super) struct NodeCtx<'a> {
 pub(super) struct RegionCtx<'a> {
     pub config: &'a RegionConfig,
     pub metadb: Option<&'a MetaDbView>,
+    /// The collector's copy of the file, summarised as agents summarise theirs.
+    pub summary: Option<&'a NodeConfig>,
+    /// The cm_nodes IPs this region is checked for: each once, and none that an
+    /// earlier region lists (CM_NODES_DUPLICATE reports those, once).
+    pub owned_ips: Vec<&'a str>,
 }
 
 /// The indexed snapshot.
@@ -39,13 +46,24 @@ const MIN_INTERVAL_MS: i64 = 1_000;
 
 impl<'a> Context<'a> {
     pub fn new(snapshot: &'a Snapshot) -> Self {
+        let mut seen: Vec<&'a str> = Vec::new();
         let regions: Vec<RegionCtx<'a>> = snapshot
             .regions
             .iter()
             .filter_map(|r| {
-                r.config.as_ref().ok().map(|config| RegionCtx {
+                let config = r.config.as_ref().ok()?;
+                let mut owned_ips = Vec::new();
+                for ip in &config.cm_nodes {
+                    if !seen.contains(&ip.as_str()) {
+                        seen.push(ip);
+                        owned_ips.push(ip.as_str());
+                    }
+                }
+                Some(RegionCtx {
                     config,
                     metadb: r.metadb.as_ref(),
+                    summary: r.summary.as_ref(),
+                    owned_ips,
                 })
             })
             .collect();
@@ -62,13 +80,17 @@ impl<'a> Context<'a> {
                     .map(ip::normalize)
                     .filter(|s| !s.is_empty());
                 let interval_ms = i64::from(report.interval_ms).max(MIN_INTERVAL_MS);
-                let age_ms = (snapshot.now_unix_ms - obs.received_at_unix_ms).max(0);
+                let age_ms = snapshot
+                    .now_unix_ms
+                    .saturating_sub(obs.received_at_unix_ms)
+                    .max(0);
                 NodeCtx {
                     name: &report.node,
                     report,
                     age_ms,
+                    received_at_ms: obs.received_at_unix_ms,
                     interval_ms,
-                    live: age_ms <= silent_after * interval_ms,
+                    live: age_ms <= silent_after.saturating_mul(interval_ms),
                     region: region_of(&regions, &report.region, oms_ip.as_deref()),
                     hostname_ips: identity
                         .hostname_ips
@@ -91,8 +113,18 @@ impl<'a> Context<'a> {
         self.nodes.iter().filter(|n| n.live)
     }
 
+    /// Whether `ip` (normalised) is in any valid region's cm_nodes.
+    pub fn in_any_cm_nodes(&self, ip: &str) -> bool {
+        self.regions
+            .iter()
+            .any(|r| r.config.cm_nodes.iter().any(|n| n == ip))
+    }
+
     /// Names of live nodes whose OMS_HOST_IP is `ip`; failing that, whose `hostname -i` is.
     pub fn nodes_at(&self, ip: &str) -> Vec<String> {
+        if ip.is_empty() {
+            return Vec::new();
+        }
         let claiming: Vec<String> = self
             .live()
             .filter(|n| n.oms_ip.as_deref() == Some(ip))

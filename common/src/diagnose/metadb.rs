@@ -1,6 +1,6 @@
-//! Runbook steps 4 and 5: every cm_nodes IP has an ONLINE host row and a current
-//! supervisor heartbeat. A MetaDB that cannot be read is one finding per cause,
-//! and the other checks still answer.
+//! Runbook steps 4 and 5: every cm_nodes IP (checked once, in the first region
+//! listing it) has an ONLINE host row and a current supervisor heartbeat. A MetaDB
+//! that cannot be read is one finding per cause, and the other checks still answer.
 
 use std::collections::BTreeMap;
 
@@ -32,10 +32,10 @@ pub fn is_online(status: Option<&str>) -> bool {
 
 fn hosts(ctx: &Context<'_>, region: &RegionCtx<'_>, rows: &[HostRow], out: &mut Vec<Finding>) {
     let db = region.config.drc_cm_db.as_str();
-    for cm_ip in &region.config.cm_nodes {
+    for &cm_ip in &region.owned_ips {
         let mine: Vec<&HostRow> = rows
             .iter()
-            .filter(|r| ip::normalize(&r.ip) == *cm_ip)
+            .filter(|r| ip::normalize(&r.ip) == cm_ip)
             .collect();
         let base = |code, message: String| {
             Finding::new(code, message)
@@ -72,10 +72,10 @@ fn heartbeats(
 ) {
     let db = region.config.drc_cm_heartbeat_db.as_str();
     let threshold = ctx.snapshot.thresholds.heartbeat_stale_s;
-    for cm_ip in &region.config.cm_nodes {
+    for &cm_ip in &region.owned_ips {
         let newest = rows
             .iter()
-            .filter(|r| ip::normalize(&r.host_ip) == *cm_ip)
+            .filter(|r| ip::normalize(&r.host_ip) == cm_ip)
             .min_by_key(|r| r.age_s.unwrap_or(i64::MAX));
         let base = |code, message: String| {
             Finding::new(code, message)

@@ -1,16 +1,26 @@
 //! The diagnosis: a pure function from a [`Snapshot`] to node states and findings.
 //!
-//! Each runbook step is one module that appends findings; [`context`] indexes the
+//! Each runbook step or topic is one module that appends findings (config.yaml:
+//! `config`, `installer`, `cm_nodes`, `cm_url`, `drift`; the runbook's steps:
+//! `liveness`, `identity`, `regions`, `metadb`, `metadb_rows`, `components`;
+//! the node's own health: `health`, `resources`); [`context`] indexes the
 //! snapshot once (live nodes, regions, who claims which IP) so rules stay short.
 //! Nothing here does I/O or reads a clock: the snapshot carries `now`.
 
+mod cm_nodes;
+mod cm_url;
 mod components;
 mod config;
 mod context;
+mod drift;
+mod health;
 mod identity;
+mod installer;
 mod liveness;
 mod metadb;
+mod metadb_rows;
 mod regions;
+mod resources;
 mod views;
 
 #[cfg(test)]
@@ -36,11 +46,18 @@ pub fn diagnose(snapshot: &Snapshot) -> Diagnosis {
     let ctx = Context::new(snapshot);
     let mut out = Vec::new();
     config::check(snapshot, &mut out);
+    installer::check(&ctx, &mut out);
+    cm_nodes::check(&ctx, &mut out);
+    cm_url::check(&ctx, &mut out);
+    drift::check(&ctx, &mut out);
     liveness::check(&ctx, &mut out);
     identity::check(&ctx, &mut out);
     regions::check(&ctx, &mut out);
     metadb::check(&ctx, &mut out);
+    metadb_rows::check(&ctx, &mut out);
     components::check(&ctx, &mut out);
+    health::check(&ctx, &mut out);
+    resources::check(&ctx, &mut out);
     findings::sort(&mut out);
     let nodes = views::node_views(&ctx, &out);
     Diagnosis {

@@ -1,5 +1,5 @@
-//! Runbook step 4's other half: every node is in cm_nodes and every cm_nodes IP
-//! has a node reporting it.
+//! Runbook step 4's other half, per region: every node is in its region's
+//! cm_nodes, and every cm_nodes IP has a node of that region reporting it.
 
 use super::context::Context;
 use crate::findings::{Code, Finding};
@@ -15,9 +15,9 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 fn not_in_cm_nodes(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for node in ctx.live() {
         let Some(ip) = &node.oms_ip else { continue };
-        let (listed, file, where_) = match node.region {
-            Some(i) => {
-                let config = ctx.regions[i].config;
+        let (listed, file, where_) = match node.region.and_then(|i| ctx.regions.get(i)) {
+            Some(region) => {
+                let config = region.config;
                 (
                     config.cm_nodes.contains(ip),
                     config.file.clone(),
@@ -45,15 +45,28 @@ fn not_in_cm_nodes(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// An IP counts as reported when a live node of a region listing it (or of no
+/// known region) reports it as OMS_HOST_IP; a node of another region does not.
 fn not_reporting(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for region in &ctx.regions {
-        for ip in &region.config.cm_nodes {
-            if ctx.live().any(|n| n.oms_ip.as_deref() == Some(ip)) {
+        for &ip in &region.owned_ips {
+            let listing: Vec<usize> = (0..ctx.regions.len())
+                .filter(|&i| ctx.regions[i].config.cm_nodes.iter().any(|n| n == ip))
+                .collect();
+            let reported = ctx.live().any(|n| {
+                n.oms_ip.as_deref() == Some(ip) && n.region.is_none_or(|r| listing.contains(&r))
+            });
+            if reported {
                 continue;
             }
             let near = ctx.nodes_at(ip);
             let hint = if near.is_empty() {
                 String::new()
+            } else if ctx.live().any(|n| n.oms_ip.as_deref() == Some(ip)) {
+                format!(
+                    " ({} reports it but belongs to another region)",
+                    near.join(", ")
+                )
             } else {
                 format!(
                     " ({} resolves to it but reports another OMS_HOST_IP)",
@@ -63,7 +76,7 @@ fn not_reporting(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             out.push(
                 Finding::new(
                     Code::CmNodeNotReporting,
-                    format!("{ip} is in cm_nodes of {} but no live agent reports it as OMS_HOST_IP{hint}", region.config.file),
+                    format!("{ip} is in cm_nodes of {} but no live agent of that region reports it as OMS_HOST_IP{hint}", region.config.file),
                 )
                 .nodes(near)
                 .with("ip", ip)

@@ -7,6 +7,13 @@ use crate::oms_config;
 use crate::proto::v1::{Identity, NodeReport, Program, SupervisorStatus};
 use crate::snapshot::*;
 
+mod config_rules;
+mod metadb_rows;
+mod node_config;
+mod node_resources;
+mod runbook;
+mod two_regions;
+
 const NOW: i64 = 1_000_000_000;
 
 fn config(nodes: &[&str]) -> String {
@@ -70,15 +77,20 @@ fn beat(ip: &str, age: i64) -> HeartbeatRow {
 
 /// Two healthy nodes, both in cm_nodes, host rows ONLINE, fresh heartbeats.
 fn healthy() -> Snapshot {
-    let ips = ["10.0.0.11", "10.0.0.12"];
+    cluster(&["10.0.0.11", "10.0.0.12"])
+}
+
+/// One healthy node per IP (n1, n2, ...), all in one region's cm_nodes.
+fn cluster(ips: &[&str]) -> Snapshot {
     Snapshot {
         now_unix_ms: NOW,
-        nodes: vec![
-            node("n1", Some(ips[0]), &[ips[0]]),
-            node("n2", Some(ips[1]), &[ips[1]]),
-        ],
+        nodes: ips
+            .iter()
+            .enumerate()
+            .map(|(i, ip)| node(&format!("n{}", i + 1), Some(ip), &[ip]))
+            .collect(),
         regions: vec![RegionInput {
-            config: oms_config::parse("config.yaml", &config(&ips)),
+            config: oms_config::parse("config.yaml", &config(ips)),
             summary: None,
             metadb: Some(MetaDbView {
                 hosts: Ok(ips.iter().map(|ip| host(ip, "ONLINE")).collect()),
@@ -98,6 +110,19 @@ fn codes(s: &Snapshot) -> Vec<(Code, Vec<String>)> {
         .collect()
 }
 
+/// The one finding of `code` (panics in tests only, naming what was found).
+fn finding(s: &Snapshot, code: Code) -> crate::findings::Finding {
+    let all = diagnose(s).findings;
+    let mut of_code: Vec<_> = all.iter().filter(|f| f.code == code).cloned().collect();
+    assert_eq!(of_code.len(), 1, "one {code} expected in {all:#?}");
+    of_code.remove(0)
+}
+
+/// Replaces region `i`'s config by `text` parsed as `file`.
+fn set_config(s: &mut Snapshot, i: usize, file: &str, text: &str) {
+    s.regions[i].config = oms_config::parse(file, text);
+}
+
 fn metadb(s: &mut Snapshot) -> &mut MetaDbView {
     s.regions[0].metadb.as_mut().expect("metadb")
 }
@@ -115,146 +140,33 @@ type Case = (
     &'static [(Code, &'static [&'static str])],
 );
 
-const CASES: &[Case] = &[
-    ("healthy", |_| {}, &[]),
-    (
-        "duplicate ip",
-        |s| {
-            s.nodes[1].report.identity.as_mut().expect("id").oms_host_ip = Some("10.0.0.11".into());
-        },
-        &[
-            (Code::DuplicateOmsHostIp, &["n1", "n2"]),
-            (Code::OmsHostIpMismatch, &["n2"]),
-            (Code::CmNodeNotReporting, &["n2"]),
-        ],
-    ),
-    (
-        "missing ip",
-        |s| s.nodes[1].report.identity.as_mut().expect("id").oms_host_ip = Some("  ".into()),
-        &[
-            (Code::OmsHostIpMissing, &["n2"]),
-            (Code::CmNodeNotReporting, &["n2"]),
-        ],
-    ),
-    (
-        "mismatch",
-        |s| {
-            s.nodes[1]
-                .report
-                .identity
-                .as_mut()
-                .expect("id")
-                .hostname_ips = vec!["10.9.9.9".into()]
-        },
-        &[(Code::OmsHostIpMismatch, &["n2"])],
-    ),
-    (
-        "not in cm_nodes",
-        |s| {
-            s.regions[0].config = oms_config::parse("config.yaml", &config(&["10.0.0.11"]));
-        },
-        &[(Code::NodeNotInCmNodes, &["n2"])],
-    ),
-    (
-        "cm node not reporting",
-        |s| {
-            s.nodes.pop();
-        },
-        &[(Code::CmNodeNotReporting, &[])],
-    ),
-    (
-        "silent",
-        |s| s.nodes[1].received_at_unix_ms = NOW - 16_000,
-        &[(Code::NodeSilent, &["n2"]), (Code::CmNodeNotReporting, &[])],
-    ),
-    (
-        "host row missing",
-        |s| {
-            metadb(s).hosts.as_mut().expect("rows").pop();
-        },
-        &[(Code::HostRowMissing, &["n2"])],
-    ),
-    (
-        "host offline",
-        |s| {
-            metadb(s).hosts = Ok(vec![
-                host("10.0.0.11", "online"),
-                host("10.0.0.12", "OFFLINE"),
-            ])
-        },
-        &[(Code::HostNotOnline, &["n2"])],
-    ),
-    (
-        "numeric status 1 is online",
-        |s| metadb(s).hosts = Ok(vec![host("10.0.0.11", "1"), host(" 10.0.0.12", "ONLINE")]),
-        &[],
-    ),
-    (
-        "heartbeat missing",
-        |s| {
-            metadb(s).heartbeats.as_mut().expect("rows").remove(0);
-        },
-        &[(Code::HeartbeatMissing, &["n1"])],
-    ),
-    (
-        "heartbeat stale",
-        |s| metadb(s).heartbeats = Ok(vec![beat("10.0.0.11", 61), beat("10.0.0.12", 60)]),
-        &[(Code::HeartbeatStale, &["n1"])],
-    ),
-    (
-        "component stopped",
-        |s| {
-            s.nodes[0].report.supervisor.as_mut().expect("sup").programs[1].state = "STOPPED".into()
-        },
-        &[(Code::ComponentNotRunning, &["n1"])],
-    ),
-    (
-        "starting is not flagged",
-        |s| {
-            s.nodes[0].report.supervisor.as_mut().expect("sup").programs[1].state =
-                "STARTING".into()
-        },
-        &[],
-    ),
-    (
-        "supervisor unreachable",
-        |s| {
-            s.nodes[0].report.supervisor = Some(SupervisorStatus {
-                reachable: false,
-                error: "no socket".into(),
-                ..Default::default()
-            });
-        },
-        &[(Code::SupervisorUnreachable, &["n1"])],
-    ),
-    (
-        "metadb unreachable, both tables one finding",
-        |s| {
-            *metadb(s) = MetaDbView {
-                hosts: Err(failure()),
-                heartbeats: Err(MetaDbFailure {
-                    target: "hb".into(),
-                    ..failure()
-                }),
-                clock: None,
-            };
-        },
-        &[(Code::MetadbUnreachable, &[])],
-    ),
-    (
-        "config invalid",
-        |s| {
-            s.regions[0].config = oms_config::parse("config.yaml", "cm_nodes: [");
-        },
-        &[(Code::ConfigInvalid, &[])],
-    ),
+/// A case table and the snapshot its cases start from.
+type Table = (fn() -> Snapshot, &'static [Case]);
+
+/// Every case table: `every_code_has_a_case` looks for each code in them all.
+const TABLES: &[Table] = &[
+    (healthy, runbook::CASES),
+    (healthy, config_rules::CASES),
+    (healthy, node_config::CASES),
+    (healthy, node_resources::CASES),
+    (healthy, metadb_rows::CASES),
+    (two_regions::healthy, two_regions::CASES),
 ];
+
+/// Every case, each with the snapshot it starts from, mutated.
+fn all_cases() -> impl Iterator<Item = (&'static Case, Snapshot)> {
+    TABLES.iter().flat_map(|(base, cases)| {
+        cases.iter().map(move |case| {
+            let mut s = base();
+            (case.1)(&mut s);
+            (case, s)
+        })
+    })
+}
 
 #[test]
 fn every_case_yields_exactly_its_findings() {
-    for (name, mutate, expected) in CASES {
-        let mut s = healthy();
-        mutate(&mut s);
+    for ((name, _, expected), s) in all_cases() {
         let mut got = codes(&s);
         let mut want: Vec<(Code, Vec<String>)> = expected
             .iter()
@@ -270,64 +182,22 @@ fn every_case_yields_exactly_its_findings() {
 fn every_code_has_a_case() {
     for code in Code::ALL {
         assert!(
-            CASES
-                .iter()
-                .any(|(_, _, e)| e.iter().any(|(c, _)| c == code)),
+            all_cases().any(|((_, _, e), _)| e.iter().any(|(c, _)| c == code)),
             "no case for {code}"
         );
     }
 }
 
 #[test]
-fn node_states_follow_findings() {
-    let mut s = healthy();
-    s.nodes[0].report.supervisor.as_mut().expect("sup").programs[1].state = "FATAL".into();
-    s.nodes[1]
-        .report
-        .identity
-        .as_mut()
-        .expect("id")
-        .hostname_ips = vec![];
-    let d = diagnose(&s);
-    assert_eq!(d.nodes[0].state, NodeState::Down);
-    assert_eq!(d.nodes[1].state, NodeState::Degraded);
-    assert_eq!(d.nodes[0].host_status.as_deref(), Some("ONLINE"));
-    assert_eq!(d.nodes[0].heartbeat_age_s, Some(2));
-    assert_eq!(diagnose(&healthy()).nodes[0].state, NodeState::Online);
-}
-
-#[test]
-fn remedies_are_filled() {
-    let mut s = healthy();
-    s.nodes[0].report.supervisor.as_mut().expect("sup").programs[1].state = "STOPPED".into();
-    let f = &diagnose(&s).findings[0];
-    assert!(
-        f.remedy().contains("supervisorctl restart oms_console"),
-        "{}",
-        f.remedy()
-    );
-    assert!(
-        !f.remedy().contains('{'),
-        "unfilled placeholder: {}",
-        f.remedy()
-    );
-}
-
-#[test]
-fn config_invalid_names_file_key_and_line() {
-    let mut s = healthy();
-    s.regions[0].config =
-        oms_config::parse("/etc/oms/config.yaml", "oms_meta_host: x\ncm_nodes: [\n");
-    let f = diagnose(&s)
-        .findings
-        .into_iter()
-        .find(|f| f.code == Code::ConfigInvalid)
-        .expect("finding");
-    assert_eq!(f.evidence["file"], "/etc/oms/config.yaml");
-    assert_eq!(f.evidence["key"], "cm_nodes");
-    assert!(
-        f.evidence["line"].parse::<usize>().is_ok(),
-        "{:?}",
-        f.evidence
-    );
+fn every_remedy_is_filled_from_evidence() {
+    for ((name, _, _), s) in all_cases() {
+        for f in diagnose(&s).findings {
+            let remedy = f.remedy();
+            assert!(
+                !remedy.contains('{'),
+                "case {name}: {} remedy has a gap: {remedy}",
+                f.code
+            );
+        }
+    }
 }

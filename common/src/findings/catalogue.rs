@@ -285,7 +285,7 @@ mod tests {
         let doc = include_str!("../../../docs/FINDINGS.md");
         assert!(
             doc.contains(&markdown()),
-            "docs/FINDINGS.md is out of date: regenerate its table with `omswatch explain --all --markdown`"
+            "docs/FINDINGS.md is out of date: run scripts/update-findings-doc.sh"
         );
     }
 }

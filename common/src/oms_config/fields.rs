@@ -1,5 +1,7 @@
 //! Typed access to config.yaml's top-level keys, each failure naming key and line.
 
+use std::collections::BTreeMap;
+
 use serde_yaml::{Mapping, Value};
 
 use super::ConfigIssue;
@@ -159,6 +161,17 @@ pub(super) fn key_line(text: &str, key: &str) -> Option<usize> {
     text.lines()
         .position(|line| top_level_key(line) == Some(key))
         .map(|i| i + 1)
+}
+
+/// The 1-based line of every top-level key (its first occurrence).
+pub(super) fn key_lines(text: &str) -> BTreeMap<String, usize> {
+    let mut lines = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(key) = top_level_key(line) {
+            lines.entry(key.to_string()).or_insert(i + 1);
+        }
+    }
+    lines
 }
 
 /// The key a top-level `key: value` line defines, if it is one.

@@ -9,6 +9,7 @@ pub mod summary;
 
 pub use dbname::DbName;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
@@ -64,6 +65,8 @@ pub struct RegionConfig {
     pub nginx_server_port: u16,
     /// `cm_server_port`, default 8088.
     pub cm_server_port: u16,
+    /// 1-based line of each top-level key as written (first occurrence), for evidence.
+    pub key_lines: BTreeMap<String, usize>,
 }
 
 impl RegionConfig {
@@ -74,6 +77,11 @@ impl RegionConfig {
         } else {
             self.cm_region.clone()
         }
+    }
+
+    /// The 1-based line where top-level `key` is written, when it is.
+    pub fn line_of(&self, key: &str) -> Option<usize> {
+        self.key_lines.get(key).copied()
     }
 }
 
@@ -176,6 +184,7 @@ fn extract(f: &mut Fields<'_>) -> Option<RegionConfig> {
         cm_is_default,
         nginx_server_port,
         cm_server_port,
+        key_lines: fields::key_lines(f.text),
     })
 }
 

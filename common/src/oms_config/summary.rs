@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_yaml::Value;
 use sha2::{Digest, Sha256};
 
-use super::fields::{key_line, top_level_key};
+use super::fields::key_line;
 use crate::proto::v1::NodeConfig;
 
 /// Replaces a secret value in redacted text and bundles.
@@ -46,29 +46,72 @@ pub fn digest(key: &str, value: &str) -> String {
     hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// `text` with the value of every top-level secret key replaced by [`REDACTED`].
-/// Line-based so comments and layout survive for a support engineer; a secret
-/// written as a multi-line block loses its continuation lines too.
+/// `text` with the value of every secret key replaced by [`REDACTED`]: at any
+/// depth, in list items and in commented-out lines (an old password left in a
+/// comment is still a password). Line-based so comments and layout survive for a
+/// support engineer; a secret's block-scalar continuation lines are dropped.
 pub fn redact_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut in_secret = false;
+    let mut secret_indent: Option<usize> = None;
     for line in text.lines() {
-        if let Some(key) = top_level_key(line) {
-            in_secret = is_secret_key(key);
-            if in_secret {
-                let prefix = &line[..line.find(':').map_or(line.len(), |i| i + 1)];
-                out.push_str(&format!("{prefix} \"{REDACTED}\"\n"));
-                continue;
+        let indent = line.len() - line.trim_start().len();
+        if let Some(key_indent) = secret_indent {
+            if !line.trim().is_empty() && indent > key_indent {
+                continue; // continuation of a secret value
             }
-        } else if in_secret && (line.starts_with(' ') || line.starts_with('\t')) {
-            continue; // continuation of a secret value
-        } else if !line.trim().is_empty() {
-            in_secret = false;
+            secret_indent = None;
         }
-        out.push_str(line);
-        out.push('\n');
+        match secret_key_prefix(line) {
+            Some(prefix) => {
+                out.push_str(&format!("{prefix} \"{REDACTED}\"\n"));
+                secret_indent = Some(indent);
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
     }
     out
+}
+
+/// For a line `[#] [- ]key: value` whose key is secret, the text up to and including the `:`.
+fn secret_key_prefix(line: &str) -> Option<&str> {
+    let colon = line.find(':')?;
+    let key = line[..colon]
+        .trim_start()
+        .trim_start_matches('#')
+        .trim_start();
+    let key = key
+        .strip_prefix("- ")
+        .unwrap_or(key)
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'');
+    (!key.is_empty() && !key.contains(' ') && is_secret_key(key)).then(|| &line[..=colon])
+}
+
+/// `value` with every secret-keyed entry, at any depth, replaced by [`REDACTED`].
+fn scrub(value: &Value) -> Value {
+    match value {
+        Value::Mapping(map) => Value::Mapping(
+            map.iter()
+                .map(|(k, v)| {
+                    let secret = k.as_str().is_some_and(is_secret_key);
+                    (
+                        k.clone(),
+                        if secret {
+                            Value::String(REDACTED.into())
+                        } else {
+                            scrub(v)
+                        },
+                    )
+                })
+                .collect(),
+        ),
+        Value::Sequence(items) => Value::Sequence(items.iter().map(scrub).collect()),
+        Value::Tagged(tagged) => scrub(&tagged.value),
+        other => other.clone(),
+    }
 }
 
 /// The summary of a config.yaml's text (what an agent reports of its node's file).
@@ -131,7 +174,7 @@ fn value_text(value: &Value) -> String {
             .map(|v| crate::ip::normalize(&value_text(v)))
             .collect::<Vec<_>>()
             .join(","),
-        Value::Mapping(_) | Value::Tagged(_) => serde_yaml::to_string(value)
+        Value::Mapping(_) | Value::Tagged(_) => serde_yaml::to_string(&scrub(value))
             .unwrap_or_default()
             .trim()
             .to_string(),
@@ -162,6 +205,18 @@ mod tests {
         );
         assert!(s.redacted_text.contains("# a comment"));
         assert_eq!(s.lines["cm_nodes"], 6);
+    }
+
+    #[test]
+    fn nested_listed_and_commented_secrets_are_redacted_too() {
+        let text = "# oms_meta_password: OldPw1\ntsdb:\n  url: http://x\n  password: NestedPw2\n  token: |\n    BlockPw3\n  user: u\nusers:\n  - password: ListPw4\n";
+        let s = summarize("/c.yaml", text);
+        let all = format!("{s:?}");
+        for secret in ["OldPw1", "NestedPw2", "BlockPw3", "ListPw4"] {
+            assert!(!all.contains(secret), "{secret} leaked: {all}");
+        }
+        assert!(s.redacted_text.contains("  user: u"), "{}", s.redacted_text);
+        assert!(s.values["tsdb"].contains("url: http://x"), "{:?}", s.values);
     }
 
     #[test]

@@ -96,3 +96,11 @@ fn secrets_do_not_show_in_debug() {
     let c = parse("config.yaml", GOOD).expect("valid");
     assert!(!format!("{c:?}").contains("s3cret"));
 }
+
+#[test]
+fn key_lines_are_kept_for_evidence() {
+    let c = parse("config.yaml", GOOD).expect("valid");
+    assert_eq!(c.line_of("cm_url"), Some(8));
+    assert_eq!(c.line_of("cm_nodes"), Some(12));
+    assert_eq!(c.line_of("no_such_key"), None);
+}

@@ -66,12 +66,7 @@ pub(crate) async fn read_conf(path: &Path) -> Result<ConfServer> {
 
 /// Parses a supervisord.conf's text; `path` expands `%(here)s` and names the file in errors.
 pub(crate) fn parse_conf(text: &str, path: &Path) -> Result<ConfServer> {
-    let ini = Ini::load_from_str_opt(&strip_comments(text), PARSE_OPTION).map_err(|e| {
-        Error::ConfParse {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        }
-    })?;
+    let ini = load_ini(text, path)?;
     let conf = Conf {
         ini: &ini,
         path,
@@ -100,6 +95,15 @@ pub(crate) fn parse_conf(text: &str, path: &Path) -> Result<ConfServer> {
     }
     Err(Error::NoServer {
         path: path.to_owned(),
+    })
+}
+
+/// Parses a supervisord config file's text as supervisor's ConfigParser would; `path` names it in
+/// errors.
+pub(crate) fn load_ini(text: &str, path: &Path) -> Result<Ini> {
+    Ini::load_from_str_opt(&strip_comments(text), PARSE_OPTION).map_err(|e| Error::ConfParse {
+        path: path.to_owned(),
+        reason: e.to_string(),
     })
 }
 
@@ -157,7 +161,7 @@ impl Conf<'_> {
 }
 
 /// `%(here)s`: the absolute directory of the config file.
-fn here(path: &Path) -> String {
+pub(crate) fn here(path: &Path) -> String {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     absolute
         .parent()

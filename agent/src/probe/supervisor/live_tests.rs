@@ -207,6 +207,20 @@ async fn unix_socket_found_through_the_conf() {
     );
     assert_programs(&status.programs);
     assert_eq!(find(&status.programs, "oms_drc_cm").state, "FATAL");
+    // autostart comes from the same file supervisord was started with.
+    let conf = sd.conf().display().to_string();
+    for (name, autostart) in [
+        ("oms_console", true),
+        ("nginx", false),
+        ("oms_drc_cm", true),
+    ] {
+        let program = find(&status.programs, name);
+        assert_eq!(
+            (program.autostart, program.config_file.as_str()),
+            (Some(autostart), conf.as_str()),
+            "{name}"
+        );
+    }
     assert_eq!(find(&status.programs, "oms_drc_cm").state_code, 200);
 
     // The fallback reads the same table from supervisorctl's output.

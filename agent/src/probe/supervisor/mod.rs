@@ -9,6 +9,7 @@
 //! It never fails itself: an unreachable supervisord is a finding, reported with both reasons.
 
 mod address;
+mod autostart;
 mod conf;
 mod ctl;
 mod error;
@@ -96,9 +97,28 @@ impl SupervisorProbe {
     }
 
     /// Never fails: an unreachable supervisord is reported as `reachable: false` with the reason in
-    /// `error`.
+    /// `error`. Each program's `autostart` and `config_file` come from the config file's
+    /// `[program:x]` sections when it can be read (see `autostart`).
     #[tracing::instrument(skip(self))]
     pub async fn probe(&self) -> SupervisorStatus {
+        let mut status = self.ask().await;
+        if status.programs.is_empty() {
+            return status;
+        }
+        // Read even when an explicit URL was given: the programs are still defined in a file.
+        let Ok(conf) = self.conf_path() else {
+            return status;
+        };
+        if let Ok(sections) =
+            tokio::task::spawn_blocking(move || autostart::read_sections(&conf)).await
+        {
+            autostart::annotate(&mut status.programs, &sections);
+        }
+        status
+    }
+
+    /// The program table, from XML-RPC or supervisorctl.
+    async fn ask(&self) -> SupervisorStatus {
         let deadline = Instant::now() + self.settings.timeout;
         // The config is re-read at every probe rather than cached: it is a few hundred bytes, and
         // an OMS upgrade or an operator may move the socket or change the password while the

@@ -165,6 +165,9 @@ fn decodes_a_real_response() {
             exit_status: 0,
             spawn_error: String::new(),
             description: "pid 11304, uptime 0:00:02".into(),
+            // Not in XML-RPC: filled from the config file by the probe.
+            autostart: None,
+            config_file: String::new(),
         }
     );
     let cm = &programs[1];

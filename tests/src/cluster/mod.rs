@@ -3,8 +3,16 @@
 //! node with a real supervisord and a real `omswatch-agent`, and a real
 //! `omswatch-collector` on the test bridge. Everything is stopped on drop.
 
-use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+mod files;
+mod spec;
+
+pub use files::{CM_DB, HEARTBEAT_DB, META_PASSWORD, META_USER, heartbeat_db};
+pub use spec::{
+    ClusterSpec, ConfigEdit, NodeSpec, OmsHostIp, neutral_resource_thresholds, nginx_script,
+    oms_programs_serving_health,
+};
+
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -12,92 +20,7 @@ use anyhow::{Context, bail};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
-use crate::{MariaDb, ProgramSpec, Supervisord, TestNet, bin_path, free_port, oms_programs};
-
-/// The MetaDB login the generated config.yaml uses.
-pub const META_USER: &str = "oms_meta";
-/// Its password: tests search outputs for it to prove it never leaks.
-pub const META_PASSWORD: &str = "Secr3t-oms-meta-pw";
-/// `drc_cm_db` of the generated config.yaml.
-pub const CM_DB: &str = "oms_cm";
-/// `drc_cm_heartbeat_db` of the generated config.yaml.
-pub const HEARTBEAT_DB: &str = "oms_cm_heartbeat_0";
-
-/// Which OMS_HOST_IP a node's container is "started" with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OmsHostIp {
-    /// Its own address (the correct deployment).
-    Own,
-    /// Another node's address, by index (the classic copied `docker run` line).
-    OfNode(usize),
-    /// Not set at all.
-    Unset,
-}
-
-/// One node of the cluster to build.
-#[derive(Debug, Clone)]
-pub struct NodeSpec {
-    /// Node name (also its host name).
-    pub name: String,
-    /// OMS_HOST_IP given to the agent.
-    pub oms_host_ip: OmsHostIp,
-    /// supervisord programs.
-    pub programs: Vec<ProgramSpec>,
-    /// Listed in config.yaml's cm_nodes.
-    pub in_cm_nodes: bool,
-    /// host table row status for its IP; `None` = no row.
-    pub host_status: Option<String>,
-    /// Supervisor heartbeat age in seconds; `None` = no row.
-    pub heartbeat_age_s: Option<i64>,
-    /// Make its host name resolve to this address instead of its own (`hostname -i` differs).
-    pub hosts_ip: Option<Ipv4Addr>,
-    /// Start an agent for it.
-    pub agent: bool,
-}
-
-impl NodeSpec {
-    /// A healthy node named `oms-node-<i>` (1-based).
-    pub fn healthy(i: usize) -> NodeSpec {
-        NodeSpec {
-            name: format!("oms-node-{i}"),
-            oms_host_ip: OmsHostIp::Own,
-            programs: oms_programs(),
-            in_cm_nodes: true,
-            host_status: Some("ONLINE".into()),
-            heartbeat_age_s: Some(0),
-            hosts_ip: None,
-            agent: true,
-        }
-    }
-}
-
-/// The cluster to build.
-#[derive(Debug, Clone)]
-pub struct ClusterSpec {
-    /// Nodes, in order.
-    pub nodes: Vec<NodeSpec>,
-    /// Agents' reporting interval.
-    pub interval: Duration,
-    /// Collector tick.
-    pub tick: Duration,
-    /// Extra cm_nodes entries beyond the nodes' own IPs (host part within the test /24).
-    pub extra_cm_nodes: Vec<u8>,
-    /// Replace the generated config.yaml by this text (`{port}` is the MetaDB port).
-    pub config_text: Option<String>,
-}
-
-impl ClusterSpec {
-    /// `n` healthy nodes, 1 s intervals.
-    pub fn healthy(n: usize) -> ClusterSpec {
-        ClusterSpec {
-            nodes: (1..=n).map(NodeSpec::healthy).collect(),
-            interval: Duration::from_secs(1),
-            tick: Duration::from_millis(500),
-            extra_cm_nodes: Vec::new(),
-            config_text: None,
-        }
-    }
-}
+use crate::{MariaDb, Supervisord, TestNet, bin_path, free_port, require_program};
 
 /// A running cluster.
 pub struct Cluster {
@@ -113,8 +36,12 @@ pub struct Cluster {
     pub collector: Child,
     /// The collector's URL.
     pub collector_url: String,
-    /// The config.yaml the collector reads.
+    /// The config.yaml the collector reads (region 0's).
     pub config_path: PathBuf,
+    /// Every region's config.yaml, by region index.
+    pub region_configs: Vec<PathBuf>,
+    /// Each node's own copy of its region's config.yaml (what its agent reads).
+    pub node_configs: Vec<PathBuf>,
     /// Holds config.yaml and logs.
     pub dir: TempDir,
 }
@@ -135,15 +62,28 @@ impl Cluster {
             }
         }
         seed(&db, &net, &spec).await?;
-        let config_path = dir.path().join("config.yaml");
-        std::fs::write(&config_path, config_text(&spec, &net, db.port()))?;
+        let region_configs = files::write_region_configs(dir.path(), &spec, &net, db.port())?;
+        let mut node_configs = Vec::new();
+        for node in &spec.nodes {
+            let region = region_configs
+                .get(node.region)
+                .context("node region out of range")?;
+            node_configs.push(files::write_node_config(
+                dir.path(),
+                region,
+                &node.name,
+                &node.config_edits,
+                &net,
+            )?);
+        }
         let mut supervisors = Vec::new();
         for (i, node) in spec.nodes.iter().enumerate() {
             supervisors.push(Supervisord::start(&node.programs, Some(net.node(i)?)).await?);
         }
         let port = free_port()?;
         let collector_url = format!("http://{}:{port}", net.bridge_ip());
-        let collector = spawn_collector(&dir, &config_path, &net, port, &spec)?;
+        let collector = spawn_collector(&dir, &region_configs, &net, port, &spec)?;
+        let config_path = region_configs[0].clone();
         let mut cluster = Cluster {
             db,
             net,
@@ -152,6 +92,8 @@ impl Cluster {
             collector,
             collector_url,
             config_path,
+            region_configs,
+            node_configs,
             dir,
         };
         for (i, node) in spec.nodes.iter().enumerate() {
@@ -174,7 +116,19 @@ impl Cluster {
     fn spawn_agent(&self, i: usize, node: &NodeSpec, spec: &ClusterSpec) -> anyhow::Result<Child> {
         let net = self.net.node(i)?;
         let log = std::fs::File::create(self.dir.path().join(format!("agent-{}.log", node.name)))?;
-        let mut command = net.command(bin_path("omswatch-agent")?);
+        let logs = files::write_log_dir(self.dir.path(), &node.name, node.docker_init_ran)?;
+        let agent = bin_path("omswatch-agent")?;
+        let mut command = match &node.clock_offset {
+            // libfaketime shifts the agent's wall clock only: a node whose NTP drifted.
+            Some(offset) => {
+                let mut c = net.command(require_program("faketime", "faketime")?);
+                c.args(["-f", offset])
+                    .arg(&agent)
+                    .env("DONT_FAKE_MONOTONIC", "1");
+                c
+            }
+            None => net.command(&agent),
+        };
         command
             .arg("--collector")
             .arg(&self.collector_url)
@@ -182,13 +136,19 @@ impl Cluster {
                 "--node",
                 &node.name,
                 "--interval",
-                &humantime(spec.interval),
+                &millis(spec.interval),
                 "--probe-every",
                 "200ms",
             ])
             .arg("--supervisor-conf")
             .arg(self.supervisors[i].conf_path())
             .args(["--pid1-environ", "/dev/null"])
+            .arg("--oms-config")
+            .arg(&self.node_configs[i])
+            .arg("--docker-init-log-dir")
+            .arg(&logs)
+            .arg("--disk-path")
+            .arg(&logs)
             .env_remove("OMS_HOST_IP");
         match &node.oms_host_ip {
             OmsHostIp::Own => command.env("OMS_HOST_IP", net.ip.to_string()),
@@ -340,60 +300,38 @@ fn names(v: &serde_json::Value) -> Vec<String> {
 async fn seed(db: &MariaDb, net: &TestNet, spec: &ClusterSpec) -> anyhow::Result<()> {
     db.create_user(META_USER, META_PASSWORD).await?;
     db.create_cm_db(CM_DB).await?;
-    db.create_heartbeat_db(HEARTBEAT_DB).await?;
+    for r in 0..spec.regions.max(1) {
+        db.create_heartbeat_db(&heartbeat_db(r)).await?;
+    }
     for (i, node) in spec.nodes.iter().enumerate() {
         let ip = net.node(i)?.ip.to_string();
         if let Some(status) = &node.host_status {
             db.insert_host(CM_DB, &ip, status).await?;
         }
         if let Some(age) = node.heartbeat_age_s {
-            db.upsert_heartbeat(HEARTBEAT_DB, &ip, age).await?;
+            db.upsert_heartbeat(&heartbeat_db(node.region), &ip, age)
+                .await?;
         }
     }
     Ok(())
 }
 
-/// The region's config.yaml, as the OMS installer would write it.
-fn config_text(spec: &ClusterSpec, net: &TestNet, port: u16) -> String {
-    if let Some(text) = &spec.config_text {
-        return text.replace("{port}", &port.to_string());
-    }
-    let subnet = net.bridge_ip().octets();
-    let mut cm_nodes: Vec<String> = spec
-        .nodes
-        .iter()
-        .zip(net.nodes())
-        .filter(|(spec, _)| spec.in_cm_nodes)
-        .map(|(_, n)| n.ip.to_string())
-        .collect();
-    cm_nodes.extend(
-        spec.extra_cm_nodes
-            .iter()
-            .map(|h| format!("{}.{}.{}.{h}", subnet[0], subnet[1], subnet[2])),
-    );
-    let list: String = cm_nodes.iter().map(|ip| format!("  - {ip}\n")).collect();
-    format!(
-        "oms_meta_host: 127.0.0.1\noms_meta_port: {port}\noms_meta_user: {META_USER}\n\
-         oms_meta_password: \"{META_PASSWORD}\"\ndrc_rm_db: oms_rm\ndrc_cm_db: {CM_DB}\n\
-         drc_cm_heartbeat_db: {HEARTBEAT_DB}\ncm_url: http://{}:8088\ncm_location: 0\ncm_region: \"\"\n\
-         cm_is_default: true\ncm_nodes:\n{list}tsdb_enabled: false\n",
-        cm_nodes.first().map_or("127.0.0.1", String::as_str)
-    )
-}
-
 fn spawn_collector(
     dir: &TempDir,
-    config: &Path,
+    configs: &[PathBuf],
     net: &TestNet,
     port: u16,
     spec: &ClusterSpec,
 ) -> anyhow::Result<Child> {
     let log = std::fs::File::create(dir.path().join("collector.log"))?;
-    Command::new(bin_path("omswatch-collector")?)
-        .args(["--listen", &format!("{}:{port}", net.bridge_ip())])
-        .arg("--oms-config")
-        .arg(config)
-        .args(["--tick", &humantime(spec.tick), "--metadb-timeout", "2s"])
+    let mut command = Command::new(bin_path("omswatch-collector")?);
+    command.args(["--listen", &format!("{}:{port}", net.bridge_ip())]);
+    for config in configs {
+        command.arg("--oms-config").arg(config);
+    }
+    command
+        .args(["--tick", &millis(spec.tick), "--metadb-timeout", "2s"])
+        .args(&spec.collector_args)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -402,6 +340,6 @@ fn spawn_collector(
         .context("spawning omswatch-collector")
 }
 
-fn humantime(d: Duration) -> String {
+fn millis(d: Duration) -> String {
     format!("{}ms", d.as_millis())
 }
