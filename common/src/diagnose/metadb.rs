@@ -6,19 +6,18 @@ use std::collections::BTreeMap;
 
 use super::context::{Context, RegionCtx};
 use crate::findings::{Code, Finding};
-use crate::ip;
-use crate::snapshot::{HeartbeatRow, HostRow, MetaDbFailure};
+use crate::snapshot::MetaDbFailure;
 
 pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let mut failures: BTreeMap<(String, String), Finding> = BTreeMap::new();
     for region in &ctx.regions {
         let Some(view) = region.metadb else { continue };
         match &view.hosts {
-            Ok(rows) => hosts(ctx, region, rows, out),
+            Ok(_) => hosts(ctx, region, out),
             Err(e) => unreachable(&mut failures, region, e),
         }
         match &view.heartbeats {
-            Ok(rows) => heartbeats(ctx, region, rows, out),
+            Ok(_) => heartbeats(ctx, region, out),
             Err(e) => unreachable(&mut failures, region, e),
         }
     }
@@ -30,13 +29,10 @@ pub fn is_online(status: Option<&str>) -> bool {
     status.is_some_and(|s| s.trim().eq_ignore_ascii_case("ONLINE") || s.trim() == "1")
 }
 
-fn hosts(ctx: &Context<'_>, region: &RegionCtx<'_>, rows: &[HostRow], out: &mut Vec<Finding>) {
+fn hosts(ctx: &Context<'_>, region: &RegionCtx<'_>, out: &mut Vec<Finding>) {
     let db = region.config.drc_cm_db.as_str();
     for &cm_ip in &region.owned_ips {
-        let mine: Vec<&HostRow> = rows
-            .iter()
-            .filter(|r| ip::normalize(&r.ip) == cm_ip)
-            .collect();
+        let mine = region.hosts_of(cm_ip);
         let base = |code, message: String| {
             Finding::new(code, message)
                 .nodes(ctx.nodes_at(cm_ip))
@@ -64,18 +60,13 @@ fn hosts(ctx: &Context<'_>, region: &RegionCtx<'_>, rows: &[HostRow], out: &mut 
     }
 }
 
-fn heartbeats(
-    ctx: &Context<'_>,
-    region: &RegionCtx<'_>,
-    rows: &[HeartbeatRow],
-    out: &mut Vec<Finding>,
-) {
+fn heartbeats(ctx: &Context<'_>, region: &RegionCtx<'_>, out: &mut Vec<Finding>) {
     let db = region.config.drc_cm_heartbeat_db.as_str();
     let threshold = ctx.snapshot.thresholds.heartbeat_stale_s;
     for &cm_ip in &region.owned_ips {
-        let newest = rows
+        let newest = region
+            .beats_of(cm_ip)
             .iter()
-            .filter(|r| ip::normalize(&r.host_ip) == cm_ip)
             .min_by_key(|r| r.age_s.unwrap_or(i64::MAX));
         let base = |code, message: String| {
             Finding::new(code, message)

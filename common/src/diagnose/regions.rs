@@ -19,7 +19,8 @@ fn not_in_cm_nodes(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             Some(region) => {
                 let config = region.config;
                 (
-                    config.cm_nodes.contains(ip),
+                    node.region
+                        .is_some_and(|r| ctx.regions_listing(ip).contains(&r)),
                     config.file.clone(),
                     format!("cm_nodes of {}", config.file),
                 )
@@ -50,19 +51,17 @@ fn not_in_cm_nodes(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 fn not_reporting(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for region in &ctx.regions {
         for &ip in &region.owned_ips {
-            let listing: Vec<usize> = (0..ctx.regions.len())
-                .filter(|&i| ctx.regions[i].config.cm_nodes.iter().any(|n| n == ip))
-                .collect();
-            let reported = ctx.live().any(|n| {
-                n.oms_ip.as_deref() == Some(ip) && n.region.is_none_or(|r| listing.contains(&r))
-            });
+            let listing = ctx.regions_listing(ip);
+            let reported = ctx
+                .claiming(ip)
+                .any(|n| n.region.is_none_or(|r| listing.contains(&r)));
             if reported {
                 continue;
             }
             let near = ctx.nodes_at(ip);
             let hint = if near.is_empty() {
                 String::new()
-            } else if ctx.live().any(|n| n.oms_ip.as_deref() == Some(ip)) {
+            } else if ctx.claiming(ip).next().is_some() {
                 format!(
                     " ({} reports it but belongs to another region)",
                     near.join(", ")

@@ -4,7 +4,7 @@
 use super::context::{Context, NodeCtx};
 use super::metadb::is_online;
 use crate::findings::{Finding, NodeImpact};
-use crate::ip;
+use std::collections::HashMap;
 
 /// A node's overall state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,12 +54,13 @@ pub struct NodeView {
 }
 
 pub(super) fn node_views(ctx: &Context<'_>, findings: &[Finding]) -> Vec<NodeView> {
-    let mut views: Vec<NodeView> = ctx.nodes.iter().map(|n| view(ctx, n, findings)).collect();
+    let states = states(findings);
+    let mut views: Vec<NodeView> = ctx.nodes.iter().map(|n| view(ctx, n, &states)).collect();
     views.sort_by(|a, b| a.name.cmp(&b.name));
     views
 }
 
-fn view(ctx: &Context<'_>, node: &NodeCtx<'_>, findings: &[Finding]) -> NodeView {
+fn view(ctx: &Context<'_>, node: &NodeCtx<'_>, states: &HashMap<&str, NodeState>) -> NodeView {
     let identity = node.report.identity.clone().unwrap_or_default();
     let components = node
         .report
@@ -81,7 +82,7 @@ fn view(ctx: &Context<'_>, node: &NodeCtx<'_>, findings: &[Finding]) -> NodeView
         hostname: identity.hostname,
         oms_host_ip: identity.oms_host_ip.filter(|s| !s.trim().is_empty()),
         hostname_ips: identity.hostname_ips,
-        state: state_of(node.name, findings),
+        state: states.get(node.name).copied().unwrap_or(NodeState::Online),
         components,
         host_status,
         heartbeat_age_s,
@@ -91,34 +92,29 @@ fn view(ctx: &Context<'_>, node: &NodeCtx<'_>, findings: &[Finding]) -> NodeView
 
 /// The host row status (online one preferred) and youngest heartbeat of `ip`.
 fn metadb_facts(ctx: &Context<'_>, region: usize, ip: &str) -> (Option<String>, Option<i64>) {
-    let Some(view) = ctx.regions[region].metadb else {
-        return (None, None);
-    };
-    let host_status = view.hosts.as_ref().ok().and_then(|rows| {
-        let mine: Vec<_> = rows.iter().filter(|r| ip::normalize(&r.ip) == ip).collect();
-        let best = mine
-            .iter()
-            .find(|r| is_online(r.host_status.as_deref()))
-            .or(mine.first());
-        best.map(|r| r.host_status.clone().unwrap_or_else(|| "NULL".into()))
-    });
-    let heartbeat = view.heartbeats.as_ref().ok().and_then(|rows| {
-        rows.iter()
-            .filter(|r| ip::normalize(&r.host_ip) == ip)
-            .filter_map(|r| r.age_s)
-            .min()
-    });
+    let region = &ctx.regions[region];
+    let mine = region.hosts_of(ip);
+    let best = mine
+        .iter()
+        .find(|r| is_online(r.host_status.as_deref()))
+        .or(mine.first());
+    let host_status = best.map(|r| r.host_status.clone().unwrap_or_else(|| "NULL".into()));
+    let heartbeat = region.beats_of(ip).iter().filter_map(|r| r.age_s).min();
     (host_status, heartbeat)
 }
 
-fn state_of(name: &str, findings: &[Finding]) -> NodeState {
-    findings
-        .iter()
-        .filter(|f| f.nodes.iter().any(|n| n == name))
-        .map(|f| match f.code.entry().impact {
+/// Each named node's worst state over the findings naming it, in one pass.
+fn states(findings: &[Finding]) -> HashMap<&str, NodeState> {
+    let mut states: HashMap<&str, NodeState> = HashMap::new();
+    for f in findings {
+        let state = match f.code.entry().impact {
             NodeImpact::Down => NodeState::Down,
             NodeImpact::Degraded => NodeState::Degraded,
-        })
-        .max()
-        .unwrap_or(NodeState::Online)
+        };
+        for name in &f.nodes {
+            let entry = states.entry(name.as_str()).or_insert(state);
+            *entry = (*entry).max(state);
+        }
+    }
+    states
 }
