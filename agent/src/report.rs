@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use omswatch_common::proto::v1::{
     Identity, NodeConfig, NodeReport, OmsHealth, Program, SupervisorStatus,
@@ -75,7 +74,7 @@ impl Reporter {
             node: self.node.clone(),
             agent_version: env!("CARGO_PKG_VERSION").to_string(),
             interval_ms: self.interval_ms,
-            sent_at_unix_ms: now_unix_ms(),
+            sent_at_unix_ms: omswatch_common::telemetry::now_unix_ms(),
             seq: self.seq,
             identity: Some(identity),
             supervisor: Some(supervisor),
@@ -162,12 +161,6 @@ impl Fingerprint {
             ),
         }
     }
-}
-
-fn now_unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

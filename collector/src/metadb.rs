@@ -72,7 +72,7 @@ impl MetaDbReader {
         let db_unix_ms = rows.first()?.try_get::<i64, _>("now_ms").ok()?;
         Some(DbClock {
             db_unix_ms,
-            collector_unix_ms: crate::state::now_unix_ms(),
+            collector_unix_ms: omswatch_common::telemetry::now_unix_ms(),
         })
     }
 

@@ -3,7 +3,6 @@
 //! and every snapshot is consistent.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use omswatch_common::proto::v1::NodeReport;
 use omswatch_common::snapshot::{NodeObservation, RegionInput, Snapshot, Thresholds};
@@ -65,14 +64,14 @@ pub fn spawn(thresholds: Thresholds) -> (StateHandle, tokio::task::JoinHandle<()
                 Command::Report(report) => {
                     let observation = NodeObservation {
                         report: *report,
-                        received_at_unix_ms: now_unix_ms(),
+                        received_at_unix_ms: omswatch_common::telemetry::now_unix_ms(),
                     };
                     nodes.insert(observation.report.node.clone(), observation);
                 }
                 Command::Regions(new) => regions = new,
                 Command::Snapshot(reply) => {
                     let snapshot = Snapshot {
-                        now_unix_ms: now_unix_ms(),
+                        now_unix_ms: omswatch_common::telemetry::now_unix_ms(),
                         nodes: nodes.values().cloned().collect(),
                         regions: regions.clone(),
                         thresholds,
@@ -83,11 +82,4 @@ pub fn spawn(thresholds: Thresholds) -> (StateHandle, tokio::task::JoinHandle<()
         }
     });
     (StateHandle { tx }, task)
-}
-
-/// The collector's wall clock in Unix milliseconds.
-pub fn now_unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -1,4 +1,4 @@
-//! Logging set-up shared by the binaries, and error text with its causes.
+//! Logging set-up shared by the binaries, error text with its causes, and the wall clock.
 //!
 //! Only binaries call [`init`]; libraries just emit `tracing` events.
 
@@ -14,6 +14,13 @@ pub fn init() {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// This machine's wall clock in Unix milliseconds (0 before 1970, saturating far ahead).
+pub fn now_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// An error and every cause under it, `: `-separated. tonic's transport errors

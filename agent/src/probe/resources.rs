@@ -9,7 +9,7 @@
 //! `Resources.error` (or a disk's own `error`) and the rest is still reported.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use omswatch_common::proto::v1::{DiskUsage, Resources};
 
@@ -67,7 +67,7 @@ pub async fn probe(sources: &ResourceSources) -> Resources {
         Ok(Ok(resources)) => resources,
         Ok(Err(join_error)) => Resources {
             error: format!("the resources probe failed: {join_error}"),
-            clock_unix_ms: now_unix_ms(),
+            clock_unix_ms: omswatch_common::telemetry::now_unix_ms(),
             ..Resources::default()
         },
         Err(_) => Resources {
@@ -75,7 +75,7 @@ pub async fn probe(sources: &ResourceSources) -> Resources {
                 "the resources probe did not finish within {TIMEOUT:?} (a hung filesystem among {}?)",
                 paths_text(&sources.disk_paths)
             ),
-            clock_unix_ms: now_unix_ms(),
+            clock_unix_ms: omswatch_common::telemetry::now_unix_ms(),
             ..Resources::default()
         },
     }
@@ -103,7 +103,7 @@ pub fn read(sources: &ResourceSources) -> Resources {
     }
     resources.disks = sources.disk_paths.iter().map(|p| disk_usage(p)).collect();
     resources.error = errors.join("; ");
-    resources.clock_unix_ms = now_unix_ms();
+    resources.clock_unix_ms = omswatch_common::telemetry::now_unix_ms();
     resources
 }
 
@@ -239,13 +239,6 @@ fn excerpt(text: &str) -> String {
 fn paths_text(paths: &[PathBuf]) -> String {
     let texts: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     texts.join(", ")
-}
-
-/// The node's clock now, Unix milliseconds.
-fn now_unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -148,22 +148,6 @@ pub(crate) fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// `error` followed by each of its causes, joined by `: ` (hyper's top-level messages alone,
-/// like "client error (Connect)", do not say what went wrong).
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

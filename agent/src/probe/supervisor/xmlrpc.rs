@@ -18,7 +18,9 @@ use hyperlocal::UnixConnector;
 use omswatch_common::proto::v1::Program;
 
 use super::address::{Credentials, ServerAddress};
-use super::error::{Error, Result, chain, shorten};
+use omswatch_common::telemetry::chain;
+
+use super::error::{Error, Result, shorten};
 
 /// The method asked for.
 const METHOD: &str = "supervisor.getAllProcessInfo";
