@@ -7,6 +7,7 @@
 //! runs the pure diagnosis and answers; [`views`] renders the answer for people and scripts.
 pub mod bundle;
 pub mod bundle_archive;
+pub mod certs;
 pub mod convert;
 pub mod ingest;
 pub mod metadb;

@@ -9,9 +9,11 @@
 //! - [`findings`]: the one catalogue of finding codes every view renders.
 pub mod diagnose;
 pub mod findings;
+pub mod identity;
 pub mod ip;
 pub mod oms_config;
 pub mod proto;
 pub mod secret;
 pub mod snapshot;
 pub mod telemetry;
+pub mod tls;
