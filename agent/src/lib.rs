@@ -4,8 +4,11 @@
 //! docker_init log) and streams it to the collector.
 //!
 //! Flow: [`probe`] → [`report`] (build a NodeReport, detect change) → [`run`]
-//! (gRPC stream, reconnect with [`backoff`]).
+//! (gRPC stream over the [`transport`] the flags allow, reconnect with [`backoff`]).
+//! The node's name comes from its certificate ([`node_name`]).
 pub mod backoff;
+pub mod node_name;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod transport;

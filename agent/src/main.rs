@@ -6,29 +6,55 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use clap::builder::BoolishValueParser;
+use omswatch_agent::node_name;
 use omswatch_agent::probe::health::{HealthProbe, HealthSettings};
 use omswatch_agent::probe::identity::{IdentitySources, ProcessEnv};
 use omswatch_agent::probe::resources::ResourceSources;
 use omswatch_agent::probe::supervisor::{SupervisorProbe, SupervisorSettings};
 use omswatch_agent::report::{Probes, Reporter};
-use omswatch_agent::run::{Schedule, run};
+use omswatch_agent::run::{self, Schedule};
+use omswatch_agent::transport::{self, Transport, TransportFlags};
+use omswatch_common::telemetry::chain;
+use omswatch_common::tls::ClientTlsFiles;
 
 /// omswatch agent: runs inside an OMS container (or beside it, sharing its
 /// network and /proc), reads supervisord's program table, `hostname -i`,
 /// OMS_HOST_IP, the node's config.yaml, load, memory, disk space and OMS's
 /// health page, and streams them to omswatch-collector.
 ///
-/// Example:
-///   omswatch-agent --collector http://10.0.0.5:9470
-///   omswatch-agent --collector http://10.0.0.5:9470 --supervisor unix:///tmp/supervisor.sock --once
+/// The connection is mutual TLS: the agent checks the collector's certificate
+/// against --ca and presents its node certificate (`omswatch certs node`), whose
+/// name is the node's name. Plain text needs --insecure, and a loopback collector.
+///
+/// Examples:
+///   omswatch-agent --collector https://10.0.0.5:9470 --ca /etc/omswatch/ca.pem \
+///       --cert /etc/omswatch/node-oms-1.pem --key /etc/omswatch/node-oms-1-key.pem
+///   omswatch-agent --collector http://127.0.0.1:9470 --insecure   (a trial on one host)
 ///   omswatch-agent --once --oms-config /data/oms/config.yaml --disk-path /data/logs --no-health
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None, verbatim_doc_comment)]
 struct Args {
-    /// The collector's URL.
+    /// The collector's URL: https://HOST:9470, or http:// with --insecure.
     #[arg(long, env = "OMSWATCH_COLLECTOR", value_name = "URL")]
     collector: Option<String>,
-    /// This node's name in the status [default: the host name].
+    /// The CA certificate (PEM) that signed the collector's certificate.
+    #[arg(long, env = "OMSWATCH_CA", value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// This node's certificate (PEM, from `omswatch certs node`); it names the node.
+    #[arg(long, env = "OMSWATCH_CERT", value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// This node's private key (PEM).
+    #[arg(long, env = "OMSWATCH_KEY", value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Allow a plain-text http:// collector URL, on loopback only (for trials).
+    #[arg(long, env = "OMSWATCH_INSECURE", value_parser = BoolishValueParser::new())]
+    insecure: bool,
+    /// With --insecure: allow plain text to a collector that is not on loopback.
+    #[arg(long, env = "OMSWATCH_INSECURE_ALLOW_REMOTE", value_parser = BoolishValueParser::new())]
+    insecure_allow_remote: bool,
+    /// This node's name in the status; must match --cert's name when both are given
+    /// [default: the name in --cert, else the host name].
     #[arg(long, env = "OMSWATCH_NODE", value_name = "NAME")]
     node: Option<String>,
     /// OMS region (cm_region) of this node, for multi-region clusters
@@ -112,9 +138,15 @@ async fn main() -> anyhow::Result<()> {
         pid1_environ: args.pid1_environ.clone(),
         ..IdentitySources::default()
     };
-    let node = match &args.node {
-        Some(n) if !n.trim().is_empty() => n.trim().to_string(),
-        _ => std::fs::read_to_string(&identity.hostname_file)
+    let cert_name = match args.cert.as_deref().map(node_name::from_certificate) {
+        Some(found) => Some(found.map_err(|e| anyhow::anyhow!(chain(&e)))?),
+        None => None,
+    };
+    let node = match node_name::choose(args.node.as_deref(), cert_name.as_ref())
+        .map_err(|e| anyhow::anyhow!(chain(&e)))?
+    {
+        Some(name) => name,
+        None => std::fs::read_to_string(&identity.hostname_file)
             .map(|h| h.trim().to_string())
             .context("cannot read the host name for the node name: pass --node NAME")?,
     };
@@ -157,18 +189,45 @@ async fn main() -> anyhow::Result<()> {
         println!("{:#?}", reporter.build().await);
         return Ok(());
     }
-    let collector = args.collector.context(
-        "no collector given: pass --collector http://HOST:9470 or set OMSWATCH_COLLECTOR",
+    let collector = args.collector.clone().context(
+        "no collector given: pass --collector https://HOST:9470 (with --ca, --cert, --key) or set OMSWATCH_COLLECTOR",
     )?;
-    tracing::info!(%node, %collector, interval = ?args.interval, "agent starting");
     let schedule = Schedule {
+        transport: transport_for(&collector, &args)?,
         collector,
         interval: args.interval,
         probe_every: args.probe_every,
         backoff_cap: args.backoff_cap,
     };
-    run(reporter, schedule, shutdown_signal()).await;
+    run::endpoint(&schedule).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tls = matches!(schedule.transport, Transport::Tls(_));
+    tracing::info!(%node, collector = %schedule.collector, tls, interval = ?args.interval, "agent starting");
+    run::run(reporter, schedule, shutdown_signal()).await;
     Ok(())
+}
+
+/// The transport the flags allow for `collector`, or why the agent must not start.
+fn transport_for(collector: &str, args: &Args) -> anyhow::Result<Transport> {
+    let flags = TransportFlags {
+        tls: ClientTlsFiles {
+            ca: args.ca.clone(),
+            cert: args.cert.clone(),
+            key: args.key.clone(),
+        },
+        insecure: args.insecure,
+        insecure_allow_remote: args.insecure_allow_remote,
+    };
+    let transport = transport::check(collector, &flags)?;
+    if matches!(transport, Transport::Plain) {
+        if [&args.ca, &args.cert, &args.key]
+            .iter()
+            .any(|f| f.is_some())
+        {
+            tracing::warn!("--ca, --cert and --key are not used with an http:// collector URL");
+        }
+        tracing::warn!(%collector, "reporting in plain text (--insecure): use https:// outside trials");
+    }
+    Ok(transport)
 }
 
 /// Completes on ctrl-c or SIGTERM.

@@ -7,16 +7,25 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use omswatch_collector::settings::{Overrides, Settings};
+use omswatch_collector::settings::{MetaDbTlsMode, Overrides, Settings};
 
 /// omswatch collector: cross-checks agent reports, OMS config.yaml files and the
 /// OMS MetaDB, and serves the cluster's status over gRPC.
 ///
 /// Settings come from defaults < --config file < environment < flags.
+/// Mutual TLS is the default: agents present node certificates, operators an
+/// operator certificate or a bearer token (--token-file). Mint the certificates with
+/// `omswatch certs ca|collector|node|operator --dir /etc/omswatch/pki ...`.
+///
 /// Example:
-///   omswatch-collector --listen 0.0.0.0:9470 --oms-config /data/oms/config.yaml
+///   omswatch-collector --oms-config /data/oms/config.yaml \
+///     --tls-cert /etc/omswatch/pki/collector-omswatch.pem \
+///     --tls-key /etc/omswatch/pki/collector-omswatch-key.pem \
+///     --client-ca /etc/omswatch/pki/ca.pem --token-file /etc/omswatch/tokens
+/// Trial on one machine, plain text on loopback only:
+///   omswatch-collector --insecure --listen 127.0.0.1:9470 --oms-config ./config.yaml
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None, verbatim_doc_comment)]
+#[command(version, verbatim_doc_comment)]
 struct Args {
     /// YAML file with the same keys as the flags (see --print-defaults).
     #[arg(long, env = "OMSWATCH_COLLECTOR_CONFIG", value_name = "FILE")]
@@ -53,6 +62,46 @@ struct Args {
     /// Use (%) of a filesystem holding an OMS path above which DISK_LOW is raised [default: 90].
     #[arg(long, env = "OMSWATCH_DISK_USED_MAX_PCT", value_name = "PCT")]
     disk_used_max_pct: Option<f64>,
+    /// The collector's TLS certificate (PEM); it must name the address agents dial.
+    #[arg(long, env = "OMSWATCH_TLS_CERT", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert; keep it mode 0600.
+    #[arg(long, env = "OMSWATCH_TLS_KEY", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// CA certificate (PEM) that agents' node certificates and operators'
+    /// certificates must be signed by; others fail the TLS handshake.
+    #[arg(long, env = "OMSWATCH_CLIENT_CA", value_name = "FILE")]
+    client_ca: Option<PathBuf>,
+    /// Operator bearer tokens, one per line (blank and # lines ignored, at least
+    /// 16 characters each, e.g. `openssl rand -hex 32`); re-read when it changes.
+    #[arg(long, env = "OMSWATCH_TOKEN_FILE", value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Serve plain-text gRPC with no authentication: anyone who connects may
+    /// report as any node and read the status. Loopback --listen only, unless
+    /// --insecure-allow-remote is given too.
+    #[arg(long, env = "OMSWATCH_INSECURE")]
+    insecure: bool,
+    /// With --insecure, allow a non-loopback --listen address anyway.
+    #[arg(long, env = "OMSWATCH_INSECURE_ALLOW_REMOTE")]
+    insecure_allow_remote: bool,
+    /// Largest gRPC message accepted from a peer, bytes [default: 1048576].
+    #[arg(long, env = "OMSWATCH_MAX_MESSAGE_BYTES", value_name = "BYTES")]
+    max_message_bytes: Option<usize>,
+    /// Reports per second one agent stream may send; faster streams are ended
+    /// with RESOURCE_EXHAUSTED [default: 5].
+    #[arg(long, env = "OMSWATCH_MAX_REPORTS_PER_SECOND", value_name = "RATE")]
+    max_reports_per_second: Option<f64>,
+    /// Reports one agent stream may send at once above that rate [default: 10].
+    #[arg(long, env = "OMSWATCH_REPORT_BURST", value_name = "N")]
+    report_burst: Option<u32>,
+    /// TLS to the MetaDB: disable, preferred, required, verify_ca or
+    /// verify_identity [default: preferred].
+    #[arg(long, env = "OMSWATCH_METADB_TLS_MODE", value_name = "MODE")]
+    metadb_tls_mode: Option<MetaDbTlsMode>,
+    /// CA certificate (PEM) of the MetaDB's certificate, for the verify modes
+    /// (without it they use the public web PKI roots).
+    #[arg(long, env = "OMSWATCH_METADB_TLS_CA", value_name = "FILE")]
+    metadb_tls_ca: Option<PathBuf>,
     /// Print the default settings as a --config file and exit.
     #[arg(long)]
     print_defaults: bool,
@@ -80,6 +129,17 @@ async fn main() -> anyhow::Result<()> {
         load_per_cpu: args.load_per_cpu,
         memory_available_min_pct: args.memory_available_min_pct,
         disk_used_max_pct: args.disk_used_max_pct,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        client_ca: args.client_ca,
+        token_file: args.token_file,
+        insecure: args.insecure,
+        insecure_allow_remote: args.insecure_allow_remote,
+        max_message_bytes: args.max_message_bytes,
+        max_reports_per_second: args.max_reports_per_second,
+        report_burst: args.report_burst,
+        metadb_tls_mode: args.metadb_tls_mode,
+        metadb_tls_ca: args.metadb_tls_ca,
     };
     let settings = Settings::merge(base, overrides)?;
     let listener = tokio::net::TcpListener::bind(settings.listen)

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use omswatch_common::oms_config::{MetaDbTarget, RegionConfig};
+
+use crate::settings::{MetaDbTls, MetaDbTlsMode};
 use omswatch_common::snapshot::{DbClock, HeartbeatRow, HostRow, MetaDbFailure, MetaDbView};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow, MySqlSslMode};
 use sqlx::{ConnectOptions, Row};
@@ -16,17 +18,20 @@ use sqlx::{ConnectOptions, Row};
 pub struct MetaDbReader {
     connections: HashMap<LoginKey, MySqlConnection>,
     timeout: Duration,
+    tls: MetaDbTls,
 }
 
 /// A login: host, port, user and the password itself (a changed password is a new login).
 type LoginKey = (String, u16, String, String);
 
 impl MetaDbReader {
-    /// A reader whose connects and queries each give up after `timeout`.
-    pub fn new(timeout: Duration) -> Self {
+    /// A reader whose connects and queries each give up after `timeout`, and
+    /// whose connections use `tls`.
+    pub fn new(timeout: Duration, tls: MetaDbTls) -> Self {
         Self {
             connections: HashMap::new(),
             timeout,
+            tls,
         }
     }
 
@@ -114,12 +119,17 @@ impl MetaDbReader {
     }
 
     async fn connect(&self, meta: &MetaDbTarget) -> Result<MySqlConnection, String> {
-        let options = MySqlConnectOptions::new()
+        let mut options = MySqlConnectOptions::new()
             .host(&meta.host)
             .port(meta.port)
             .username(&meta.user)
             .password(meta.password.expose())
-            .ssl_mode(MySqlSslMode::Preferred);
+            .ssl_mode(ssl_mode(self.tls.mode));
+        // Without a CA, the verify modes check against the web PKI roots
+        // (sqlx's tls-rustls-ring-webpki), which suits a managed MySQL service.
+        if let Some(ca) = &self.tls.ca {
+            options = options.ssl_ca(ca);
+        }
         match tokio::time::timeout(self.timeout, options.connect()).await {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(e)) => Err(describe(&e)),
@@ -128,6 +138,17 @@ impl MetaDbReader {
                 meta.host, meta.port, self.timeout
             )),
         }
+    }
+}
+
+/// The settings' words for the MySQL client's `--ssl-mode`.
+fn ssl_mode(mode: MetaDbTlsMode) -> MySqlSslMode {
+    match mode {
+        MetaDbTlsMode::Disable => MySqlSslMode::Disabled,
+        MetaDbTlsMode::Preferred => MySqlSslMode::Preferred,
+        MetaDbTlsMode::Required => MySqlSslMode::Required,
+        MetaDbTlsMode::VerifyCa => MySqlSslMode::VerifyCa,
+        MetaDbTlsMode::VerifyIdentity => MySqlSslMode::VerifyIdentity,
     }
 }
 

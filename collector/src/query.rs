@@ -1,23 +1,34 @@
 //! The Query service: snapshot the state, diagnose, answer. One call, whatever
-//! the number of rules or nodes.
+//! the number of rules or nodes. Only operators may ask (see [`crate::auth`]):
+//! the answer describes the production topology.
 
 use omswatch_common::diagnose::diagnose;
 use omswatch_common::proto::v1::query_server::Query;
 use omswatch_common::proto::v1::{Bundle, BundleRequest, ClusterStatus, StatusRequest};
+use omswatch_common::snapshot::Snapshot;
 use tonic::{Request, Response, Status};
 
+use crate::auth::{self, Authorizer};
 use crate::state::StateHandle;
 use crate::{bundle, convert};
 
 /// The gRPC Query service.
 pub struct QueryService {
     state: StateHandle,
+    auth: Authorizer,
 }
 
 impl QueryService {
-    /// A service answering from `state`.
-    pub fn new(state: StateHandle) -> Self {
-        Self { state }
+    /// A service answering from `state` to the operators `auth` admits.
+    pub fn new(state: StateHandle, auth: Authorizer) -> Self {
+        Self { state, auth }
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, Status> {
+        self.state
+            .snapshot()
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))
     }
 }
 
@@ -27,12 +38,13 @@ impl Query for QueryService {
         &self,
         request: Request<StatusRequest>,
     ) -> Result<Response<ClusterStatus>, Status> {
-        tracing::debug!(peer = ?request.remote_addr(), "status query");
-        let snapshot = self
-            .state
-            .snapshot()
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let peer = auth::peer_addr(&request);
+        let operator = self
+            .auth
+            .operator(&request)
+            .map_err(|e| auth::refuse(&peer, "status", e))?;
+        tracing::debug!(%peer, %operator, "status query");
+        let snapshot = self.snapshot().await?;
         let diagnosis = diagnose(&snapshot);
         Ok(Response::new(convert::cluster_status(
             &diagnosis,
@@ -44,12 +56,13 @@ impl Query for QueryService {
         &self,
         request: Request<BundleRequest>,
     ) -> Result<Response<Bundle>, Status> {
-        tracing::info!(peer = ?request.remote_addr(), "support bundle requested");
-        let snapshot = self
-            .state
-            .snapshot()
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let peer = auth::peer_addr(&request);
+        let operator = self
+            .auth
+            .operator(&request)
+            .map_err(|e| auth::refuse(&peer, "bundle", e))?;
+        tracing::info!(%peer, %operator, "support bundle requested");
+        let snapshot = self.snapshot().await?;
         Ok(Response::new(bundle::bundle(&snapshot)))
     }
 }

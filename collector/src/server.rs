@@ -13,43 +13,78 @@ use omswatch_common::snapshot::RegionInput;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::ingest::ReportingService;
+use crate::ingest::{ReportRate, ReportingService};
 use crate::metadb::MetaDbReader;
 use crate::query::QueryService;
-use crate::settings::Settings;
+use crate::settings::{Settings, SettingsError};
 use crate::state::{self, StateHandle};
+use crate::transport::{self, Security, TransportError};
 
-/// Largest gRPC message accepted from a peer.
-pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
-
-/// Why the collector stopped.
+/// Why the collector stopped or could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// The settings break a rule (e.g. `--insecure` off loopback).
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The TLS files or the token file are unusable.
+    #[error(transparent)]
+    Security(#[from] TransportError),
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
 }
 
-/// Runs the collector on `listener` until `shutdown` completes.
+/// Runs the collector on `listener` until `shutdown` completes. Checks the
+/// settings and reads every TLS and token file first, so a mistake stops the
+/// start with its reason instead of failing each peer later.
 pub async fn run(
     listener: TcpListener,
-    settings: Settings,
+    mut settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let thresholds = settings.thresholds();
-    let (state, _aggregator) = state::spawn(thresholds);
+    // The rules (e.g. --insecure only on loopback) apply to the address really
+    // served, which a caller may have bound differently from `settings.listen`.
+    if let Ok(addr) = listener.local_addr() {
+        settings.listen = addr;
+    }
+    settings.validate()?;
+    if let Some(ca) = &settings.metadb_tls.ca {
+        transport::read_pem("--metadb-tls-ca", ca, "CERTIFICATE")?;
+    }
+    let Security {
+        mut server,
+        auth,
+        token_watch,
+    } = transport::prepare(&settings)?;
+    let (state, _aggregator) = state::spawn(settings.thresholds());
     let poller = tokio::spawn(poll(settings.clone(), state.clone()));
-    let reporting = ReportingServer::new(ReportingService::new(state.clone()))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let query =
-        QueryServer::new(QueryService::new(state)).max_decoding_message_size(MAX_MESSAGE_BYTES);
-    tracing::info!(listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()), "collector serving");
-    let served = tonic::transport::Server::builder()
+    let rate = ReportRate {
+        per_second: settings.max_reports_per_second,
+        burst: settings.report_burst,
+    };
+    let limit = settings.max_message_bytes;
+    let reporting = ReportingServer::new(ReportingService::new(
+        state.clone(),
+        auth.clone(),
+        rate,
+        limit,
+    ))
+    .max_decoding_message_size(limit);
+    let query = QueryServer::new(QueryService::new(state, auth)).max_decoding_message_size(limit);
+    tracing::info!(
+        listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
+        tls = !settings.insecure,
+        "collector serving"
+    );
+    let served = server
         .add_service(reporting)
         .add_service(query)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await;
     poller.abort();
+    if let Some(task) = token_watch {
+        task.abort();
+    }
     tracing::info!("collector stopped");
     Ok(served?)
 }
@@ -57,7 +92,7 @@ pub async fn run(
 /// Every tick: re-read each config.yaml (edits are picked up without a restart),
 /// read the MetaDB, hand both to the aggregator, and log what changed.
 async fn poll(settings: Settings, state: StateHandle) {
-    let mut reader = MetaDbReader::new(settings.metadb_timeout);
+    let mut reader = MetaDbReader::new(settings.metadb_timeout, settings.metadb_tls.clone());
     let mut ticker = tokio::time::interval(settings.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut previous = BTreeSet::new();

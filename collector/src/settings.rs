@@ -1,11 +1,20 @@
 //! The collector's settings: defaults < `--config` file < environment < flags,
-//! merged in one place ([`Settings::merge`]).
+//! merged in one place ([`Settings::merge`]) and checked in one place
+//! ([`Settings::validate`], in `settings/checks.rs`).
+
+mod checks;
+mod metadb_tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+pub use metadb_tls::{MetaDbTls, MetaDbTlsMode, UnknownTlsMode};
+
+/// Default for [`Settings::max_message_bytes`]: 1 MiB, ten times a large node's report.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// Everything the collector needs to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +42,26 @@ pub struct Settings {
     pub memory_available_min_pct: f64,
     /// Largest tolerated use of a filesystem holding an OMS path, percent.
     pub disk_used_max_pct: f64,
+    /// The collector's server certificate (PEM), minted by `omswatch certs`.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// CA certificate (PEM) that node and operator certificates must chain to.
+    pub client_ca: Option<PathBuf>,
+    /// Operator bearer tokens, one per line (blank and `#` lines ignored); re-read when it changes.
+    pub token_file: Option<PathBuf>,
+    /// Serve plain-text gRPC without authentication (loopback only, see `insecure_allow_remote`).
+    pub insecure: bool,
+    /// Let `insecure` listen on a non-loopback address: anyone who can connect may report and query.
+    pub insecure_allow_remote: bool,
+    /// Largest gRPC message accepted from a peer, bytes.
+    pub max_message_bytes: usize,
+    /// Reports per second one agent stream may send, sustained.
+    pub max_reports_per_second: f64,
+    /// Reports one agent stream may send at once above that rate (a burst of changes).
+    pub report_burst: u32,
+    /// TLS towards the MetaDB.
+    pub metadb_tls: MetaDbTls,
 }
 
 impl Default for Settings {
@@ -47,11 +76,21 @@ impl Default for Settings {
             load_per_cpu: 2.0,
             memory_available_min_pct: 10.0,
             disk_used_max_pct: 90.0,
+            tls_cert: None,
+            tls_key: None,
+            client_ca: None,
+            token_file: None,
+            insecure: false,
+            insecure_allow_remote: false,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_reports_per_second: 5.0,
+            report_burst: 10,
+            metadb_tls: MetaDbTls::default(),
         }
     }
 }
 
-/// Values given on the command line or in the environment; `None` = not given.
+/// Values given on the command line or in the environment; `None`/`false` = not given.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     /// `--listen`.
@@ -72,6 +111,28 @@ pub struct Overrides {
     pub memory_available_min_pct: Option<f64>,
     /// `--disk-used-max-pct`.
     pub disk_used_max_pct: Option<f64>,
+    /// `--tls-cert`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`.
+    pub tls_key: Option<PathBuf>,
+    /// `--client-ca`.
+    pub client_ca: Option<PathBuf>,
+    /// `--token-file`.
+    pub token_file: Option<PathBuf>,
+    /// `--insecure` (a flag can only switch it on; the file can too).
+    pub insecure: bool,
+    /// `--insecure-allow-remote`.
+    pub insecure_allow_remote: bool,
+    /// `--max-message-bytes`.
+    pub max_message_bytes: Option<usize>,
+    /// `--max-reports-per-second`.
+    pub max_reports_per_second: Option<f64>,
+    /// `--report-burst`.
+    pub report_burst: Option<u32>,
+    /// `--metadb-tls-mode`.
+    pub metadb_tls_mode: Option<MetaDbTlsMode>,
+    /// `--metadb-tls-ca`.
+    pub metadb_tls_ca: Option<PathBuf>,
 }
 
 /// Why settings could not be formed.
@@ -95,7 +156,7 @@ pub enum SettingsError {
         /// The parser's message, with line and column.
         message: String,
     },
-    /// A value is out of range.
+    /// A value is out of range or settings contradict each other.
     #[error("{0}")]
     Invalid(String),
 }
@@ -131,46 +192,24 @@ impl Settings {
                 .memory_available_min_pct
                 .unwrap_or(base.memory_available_min_pct),
             disk_used_max_pct: over.disk_used_max_pct.unwrap_or(base.disk_used_max_pct),
+            tls_cert: over.tls_cert.or(base.tls_cert),
+            tls_key: over.tls_key.or(base.tls_key),
+            client_ca: over.client_ca.or(base.client_ca),
+            token_file: over.token_file.or(base.token_file),
+            insecure: over.insecure || base.insecure,
+            insecure_allow_remote: over.insecure_allow_remote || base.insecure_allow_remote,
+            max_message_bytes: over.max_message_bytes.unwrap_or(base.max_message_bytes),
+            max_reports_per_second: over
+                .max_reports_per_second
+                .unwrap_or(base.max_reports_per_second),
+            report_burst: over.report_burst.unwrap_or(base.report_burst),
+            metadb_tls: MetaDbTls {
+                mode: over.metadb_tls_mode.unwrap_or(base.metadb_tls.mode),
+                ca: over.metadb_tls_ca.or(base.metadb_tls.ca),
+            },
         };
         merged.validate()?;
         Ok(merged)
-    }
-
-    fn validate(&self) -> Result<(), SettingsError> {
-        if self.tick < Duration::from_millis(100) {
-            return Err(SettingsError::Invalid(format!(
-                "tick {:?} is below 100ms",
-                self.tick
-            )));
-        }
-        if self.heartbeat_stale < Duration::from_secs(1) {
-            return Err(SettingsError::Invalid(
-                "heartbeat_stale must be at least 1s".into(),
-            ));
-        }
-        let pct = [
-            ("memory_available_min_pct", self.memory_available_min_pct),
-            ("disk_used_max_pct", self.disk_used_max_pct),
-        ];
-        for (key, value) in pct {
-            if !(0.0..=100.0).contains(&value) {
-                return Err(SettingsError::Invalid(format!(
-                    "{key} must be a percentage 0-100, not {value}"
-                )));
-            }
-        }
-        if !(self.load_per_cpu > 0.0 && self.load_per_cpu.is_finite()) {
-            return Err(SettingsError::Invalid(format!(
-                "load_per_cpu must be above 0, not {}",
-                self.load_per_cpu
-            )));
-        }
-        if self.oms_configs.is_empty() {
-            return Err(SettingsError::Invalid(
-                "no OMS config.yaml given: pass --oms-config /path/to/config.yaml (once per region) or set oms_configs in --config".into(),
-            ));
-        }
-        Ok(())
     }
 
     /// The diagnosis thresholds these settings define.
@@ -186,10 +225,16 @@ impl Settings {
         }
     }
 
-    /// The defaults as a YAML document, for `--print-defaults` and deploy/collector.yaml.
+    /// The defaults as a YAML document, for `--print-defaults` and deploy/collector.yaml:
+    /// the built-in defaults plus the paths a deployment uses (mutual TLS on, files as
+    /// `omswatch certs collector --dir /etc/omswatch/pki --name omswatch` writes them).
     pub fn defaults_yaml() -> String {
+        let pki = Path::new("/etc/omswatch/pki");
         let defaults = Settings {
             oms_configs: vec![PathBuf::from("/home/admin/conf/config.yaml")],
+            tls_cert: Some(pki.join("collector-omswatch.pem")),
+            tls_key: Some(pki.join("collector-omswatch-key.pem")),
+            client_ca: Some(pki.join("ca.pem")),
             ..Settings::default()
         };
         serde_yaml::to_string(&defaults).unwrap_or_default()
@@ -212,40 +257,4 @@ mod humantime_serde_compat {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_win_over_file_and_file_over_defaults() {
-        let file: Settings =
-            serde_yaml::from_str("tick: 2s\nheartbeat_stale: 90s\noms_configs: [/a.yaml]\n")
-                .expect("yaml");
-        let over = Overrides {
-            tick: Some(Duration::from_secs(1)),
-            ..Default::default()
-        };
-        let s = Settings::merge(file, over).expect("valid");
-        assert_eq!(s.tick, Duration::from_secs(1));
-        assert_eq!(s.heartbeat_stale, Duration::from_secs(90));
-        assert_eq!(s.listen, Settings::default().listen);
-        assert_eq!(s.oms_configs, vec![PathBuf::from("/a.yaml")]);
-    }
-
-    #[test]
-    fn unknown_keys_and_missing_configs_are_errors() {
-        assert!(serde_yaml::from_str::<Settings>("tcik: 2s\n").is_err());
-        assert!(Settings::merge(Settings::default(), Overrides::default()).is_err());
-    }
-
-    #[test]
-    fn deploy_example_matches_the_defaults() {
-        let example = include_str!("../../deploy/collector.yaml");
-        let parsed: Settings = serde_yaml::from_str(example).expect("deploy/collector.yaml parses");
-        let defaults: Settings =
-            serde_yaml::from_str(&Settings::defaults_yaml()).expect("defaults parse");
-        assert_eq!(
-            parsed, defaults,
-            "deploy/collector.yaml drifted from Settings::default()"
-        );
-    }
-}
+mod tests;

@@ -71,6 +71,65 @@ impl ClientTlsFiles {
     }
 }
 
+/// How a client may reach the collector, by URL scheme and the insecure flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// `https://`: TLS; the caller then checks which TLS files it needs.
+    Tls,
+    /// `http://`, allowed by `--insecure` (and `--insecure-allow-remote` off loopback).
+    Plain,
+}
+
+/// Why a URL and the insecure flags do not go together; each message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecurityError {
+    /// Neither `https://` nor `http://`.
+    #[error(
+        "collector URL {0:?} must start with https:// (TLS) or http:// (plain text, with --insecure)"
+    )]
+    Scheme(String),
+    /// `--insecure` given with an `https://` URL.
+    #[error(
+        "--insecure only allows http:// collector URLs; it does not turn off certificate checks for https://. \
+         Drop --insecure (and OMSWATCH_INSECURE)"
+    )]
+    InsecureWithHttps,
+    /// `--insecure-allow-remote` without `--insecure`.
+    #[error("--insecure-allow-remote only makes sense together with --insecure")]
+    AllowRemoteAlone,
+    /// `http://` without `--insecure`.
+    #[error(
+        "{0} is plain text: what crosses it can be read and forged. Use https:// with --ca and a \
+         certificate (--cert, --key), or pass --insecure for a trial with a collector on this host"
+    )]
+    PlainWithoutInsecure(String),
+    /// `http://` to a host that is not loopback, without `--insecure-allow-remote`.
+    #[error(
+        "refusing plain text to {0}, which is not a loopback address: anyone on the network could read \
+         and forge what crosses it. Use https://; to force plain text anyway, add --insecure-allow-remote"
+    )]
+    RemotePlain(String),
+}
+
+/// The one rule for agents and the CLI: TLS for `https://`; plain text only for
+/// `http://` with `--insecure`, and off loopback only with `--insecure-allow-remote`.
+pub fn security(url: &str, insecure: bool, allow_remote: bool) -> Result<Security, SecurityError> {
+    if allow_remote && !insecure {
+        return Err(SecurityError::AllowRemoteAlone);
+    }
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("https") if insecure => Err(SecurityError::InsecureWithHttps),
+        Some("https") => Ok(Security::Tls),
+        Some("http") if !insecure => Err(SecurityError::PlainWithoutInsecure(url.to_string())),
+        Some("http") if !is_loopback_url(url) && !allow_remote => {
+            Err(SecurityError::RemotePlain(url.to_string()))
+        }
+        Some("http") => Ok(Security::Plain),
+        _ => Err(SecurityError::Scheme(url.to_string())),
+    }
+}
+
 /// Whether a collector URL's host is a loopback address (where plain text is tolerable).
 pub fn is_loopback_url(url: &str) -> bool {
     let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
@@ -108,6 +167,44 @@ mod tests {
             "http://localhost.evil.com:1",
         ] {
             assert!(!is_loopback_url(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn channel_rules() {
+        use SecurityError::*;
+        let cases: &[(&str, bool, bool, Result<Security, SecurityError>)] = &[
+            ("https://10.0.0.5:9470", false, false, Ok(Security::Tls)),
+            ("HTTPS://10.0.0.5:9470", false, false, Ok(Security::Tls)),
+            ("https://10.0.0.5:9470", true, false, Err(InsecureWithHttps)),
+            (
+                "http://127.0.0.1:9470",
+                false,
+                false,
+                Err(PlainWithoutInsecure("http://127.0.0.1:9470".into())),
+            ),
+            ("http://127.0.0.1:9470", true, false, Ok(Security::Plain)),
+            (
+                "http://10.0.0.5:9470",
+                true,
+                false,
+                Err(RemotePlain("http://10.0.0.5:9470".into())),
+            ),
+            ("http://10.0.0.5:9470", true, true, Ok(Security::Plain)),
+            ("http://10.0.0.5:9470", false, true, Err(AllowRemoteAlone)),
+            (
+                "10.0.0.5:9470",
+                false,
+                false,
+                Err(Scheme("10.0.0.5:9470".into())),
+            ),
+        ];
+        for (url, insecure, remote, want) in cases {
+            assert_eq!(
+                &security(url, *insecure, *remote),
+                want,
+                "{url} insecure={insecure} remote={remote}"
+            );
         }
     }
 

@@ -220,7 +220,11 @@ async fn a_commented_out_password_is_redacted_at_its_source_and_streams_to_stdou
     spec.region_edits
         .push((0, ConfigEdit::replace("oms_meta_user:", &commented)));
     let cluster = Cluster::start(spec).await?;
-    let out = bundle(&cluster.collector_url, &["-o", "-"]).await?;
+    let operator = cluster.pki.as_ref().map(|p| p.operator.clone());
+    let mut args = vec!["-o".to_string(), "-".to_string()];
+    args.extend(cluster.client_tls_args(operator.as_ref()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = bundle(&cluster.collector_url, &args).await?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains(META_PASSWORD), "{stderr}");
@@ -255,11 +259,11 @@ async fn bundle_exits_3_and_writes_nothing_when_the_collector_is_unreachable() -
     let path = dir.path().join("b.tar.gz");
     let url = format!("http://127.0.0.1:{}", free_port()?);
     let path_arg = path.display().to_string();
-    let out = bundle(&url, &["-o", &path_arg, "--timeout", "2s"]).await?;
+    let out = bundle(&url, &["-o", &path_arg, "--timeout", "2s", "--insecure"]).await?;
     assert_eq!(out.status.code(), Some(3));
     assert!(!path.exists());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot get the bundle"));
-    let usage = bundle(&url, &[]).await?;
+    let usage = bundle(&url, &["--insecure"]).await?;
     assert_eq!(usage.status.code(), Some(3), "no -o is bad usage");
     Ok(())
 }

@@ -115,6 +115,7 @@ async fn unreachable_collector_and_bad_usage_exit_3() -> Result {
             &format!("http://127.0.0.1:{port}"),
             "--timeout",
             "3s",
+            "--insecure",
         ])
         .output()
         .await?;

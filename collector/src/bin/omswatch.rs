@@ -1,6 +1,8 @@
 //! `omswatch`: the operator's command. `omswatch status` answers "what is wrong
 //! with my OMS cluster, and what do I do" in one call to the collector;
-//! `omswatch bundle` packs everything OMS support asks for into one file.
+//! `omswatch bundle` packs everything OMS support asks for into one file;
+//! `omswatch certs` mints the certificates of mutual TLS. How the CLI reaches
+//! the collector lives in `omswatch_collector::cli`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,19 +13,25 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use omswatch_collector::bundle_archive::{self, Meta, output, tar_gz};
+use omswatch_collector::cli::certs::{self, CertsCommand};
+use omswatch_collector::cli::connect::{ConnectArgs, Connection, client};
+use omswatch_collector::cli::failure;
 use omswatch_collector::views;
 use omswatch_common::findings::Code;
-use omswatch_common::proto::v1::query_client::QueryClient;
 use omswatch_common::proto::v1::{Bundle, BundleRequest, StatusRequest};
 use omswatch_common::telemetry::chain;
 
-/// Exit code for an unreachable collector or bad usage.
+/// Exit code for an unreachable collector, a refusal or bad usage.
 const EXIT_UNUSABLE: u8 = 3;
 
 /// omswatch: watch an OceanBase Migration Service (OMS) cluster.
 ///
+/// The collector speaks mutual TLS: pass --ca and your operator certificate
+/// (--cert, --key, from `omswatch certs operator`) or --token-file, or set
+/// OMSWATCH_CA, OMSWATCH_CERT, OMSWATCH_KEY, OMSWATCH_TOKEN_FILE.
+///
 /// Exit codes of `status`: 0 nothing above info, 1 warnings, 2 critical findings,
-/// 3 collector unreachable or bad usage.
+/// 3 collector unreachable, refused, or bad usage.
 #[derive(Debug, Parser)]
 #[command(version, about, verbatim_doc_comment)]
 struct Cli {
@@ -35,43 +43,35 @@ struct Cli {
 enum Command {
     /// Show every node and every finding, most severe first, with its fix.
     ///
-    /// Example: omswatch status --collector http://10.0.0.5:9470 --format json
+    /// Example: omswatch status --collector https://10.0.0.5:9470 --ca ca.pem \
+    ///              --cert operator-alice.pem --key operator-alice-key.pem --format json
     #[command(verbatim_doc_comment)]
     Status {
-        /// The collector's URL.
-        #[arg(
-            long,
-            env = "OMSWATCH_COLLECTOR",
-            default_value = "http://127.0.0.1:9470"
-        )]
-        collector: String,
         /// table for people, json for scripts (shape: docs/STATUS_JSON.md).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Give up on the collector after this long.
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
         timeout: Duration,
+        #[command(flatten)]
+        connect: ConnectArgs,
     },
     /// Write a support bundle (.tar.gz): status, findings, MetaDB rows, each
     /// node's supervisor/identity/health/config, secrets redacted.
     ///
-    /// Example: omswatch bundle --collector http://10.0.0.5:9470 -o oms-support.tar.gz
-    /// Exit codes: 0 written, 3 collector unreachable, bad usage or not written.
+    /// Example: omswatch bundle --collector https://10.0.0.5:9470 -o oms-support.tar.gz
+    ///          (with OMSWATCH_CA, OMSWATCH_CERT, OMSWATCH_KEY set)
+    /// Exit codes: 0 written, 3 collector unreachable, refused, bad usage or not written.
     #[command(verbatim_doc_comment)]
     Bundle {
-        /// The collector's URL.
-        #[arg(
-            long,
-            env = "OMSWATCH_COLLECTOR",
-            default_value = "http://127.0.0.1:9470"
-        )]
-        collector: String,
         /// Where to write the archive (created 0600: it describes your topology); `-` for stdout.
         #[arg(short, long, value_name = "FILE.tar.gz")]
         output: String,
         /// Give up on the collector after this long.
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
         timeout: Duration,
+        #[command(flatten)]
+        connect: ConnectArgs,
     },
     /// Explain a finding code: what it means, why it happens, how to fix it.
     ///
@@ -87,6 +87,17 @@ enum Command {
         #[arg(long, requires = "all")]
         markdown: bool,
     },
+    /// Mint the certificates of mutual TLS: a CA, the collector's, one per node,
+    /// one per operator. Files are written 0600 and never overwritten.
+    ///
+    /// Examples:
+    ///   omswatch certs ca --dir pki
+    ///   omswatch certs collector --dir pki --name watch --ip 10.0.0.5
+    ///   omswatch certs node --dir pki --name oms-node-1
+    ///   omswatch certs operator --dir pki --name alice
+    /// Exit codes: 0 written, 3 bad usage or not written.
+    #[command(verbatim_doc_comment, subcommand)]
+    Certs(CertsCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -106,15 +117,25 @@ async fn main() -> ExitCode {
     };
     match cli.command {
         Command::Status {
-            collector,
+            connect,
             format,
             timeout,
-        } => status(&collector, format, timeout).await,
+        } => status(&connect, format, timeout).await,
         Command::Bundle {
-            collector,
+            connect,
             output,
             timeout,
-        } => bundle(&collector, &output, timeout).await,
+        } => bundle(&connect, &output, timeout).await,
+        Command::Certs(command) => match certs::run(&command) {
+            Ok(written) => {
+                print!("{written}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("omswatch: {}", chain(&e));
+                ExitCode::from(EXIT_UNUSABLE)
+            }
+        },
         Command::Explain { markdown: true, .. } => {
             print!("{}", omswatch_common::findings::catalogue::markdown());
             ExitCode::SUCCESS
@@ -123,16 +144,16 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn status(collector: &str, format: Format, timeout: Duration) -> ExitCode {
-    let answer = tokio::time::timeout(timeout, fetch(collector, timeout)).await;
+async fn status(connect: &ConnectArgs, format: Format, timeout: Duration) -> ExitCode {
+    let connection = match connection(connect) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let collector = connection.url.as_str();
+    let answer = tokio::time::timeout(timeout, fetch(&connection, timeout)).await;
     let status = match answer {
         Ok(Ok(status)) => status,
-        Ok(Err(e)) => {
-            return unusable(&format!(
-                "cannot get the status from {collector}: {}",
-                chain(e.as_ref())
-            ));
-        }
+        Ok(Err(e)) => return failed("the status", &connection, &e),
         Err(_) => {
             return unusable(&format!(
                 "no answer from {collector} within {}",
@@ -147,51 +168,58 @@ async fn status(collector: &str, format: Format, timeout: Duration) -> ExitCode 
     ExitCode::from(views::exit_code(&status))
 }
 
+/// The checked connection flags, or the exit code after saying what is wrong.
+fn connection(connect: &ConnectArgs) -> Result<Connection, ExitCode> {
+    match connect.connection() {
+        Ok(connection) => {
+            for warning in &connection.warnings {
+                eprintln!("omswatch: warning: {warning}");
+            }
+            Ok(connection)
+        }
+        Err(e) => {
+            eprintln!("omswatch: {}", chain(&e));
+            Err(ExitCode::from(EXIT_UNUSABLE))
+        }
+    }
+}
+
+/// Says why getting `what` failed (refused, TLS, unreachable); exit code 3.
+fn failed(what: &str, connection: &Connection, error: &anyhow::Error) -> ExitCode {
+    let tls = connection.tls.is_some();
+    eprintln!("{}", failure::explain(what, &connection.url, error, tls));
+    ExitCode::from(EXIT_UNUSABLE)
+}
+
 async fn fetch(
-    collector: &str,
+    connection: &Connection,
     timeout: Duration,
 ) -> anyhow::Result<omswatch_common::proto::v1::ClusterStatus> {
-    let reply = client(collector, timeout)
+    let reply = client(connection, timeout)
         .await?
         .get_status(StatusRequest {})
         .await?;
     Ok(reply.into_inner())
 }
 
-/// A Query client for `collector`, every call bounded by `timeout`.
-async fn client(
-    collector: &str,
-    timeout: Duration,
-) -> anyhow::Result<QueryClient<tonic::transport::Channel>> {
-    let endpoint = tonic::transport::Endpoint::from_shared(collector.to_string())
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "bad collector URL {collector:?} ({e}); expected e.g. http://10.0.0.5:9470"
-            )
-        })?
-        .connect_timeout(timeout)
-        .timeout(timeout);
-    Ok(QueryClient::new(endpoint.connect().await?))
-}
-
 /// Largest bundle accepted from the collector (tonic's default is 4 MiB).
 const MAX_BUNDLE_BYTES: usize = 256 << 20;
 
-async fn bundle(collector: &str, output: &str, timeout: Duration) -> ExitCode {
+async fn bundle(connect: &ConnectArgs, output: &str, timeout: Duration) -> ExitCode {
     if output == "-" && std::io::stdout().is_terminal() {
         eprintln!(
             "omswatch: not writing a .tar.gz to a terminal; redirect stdout or pass -o FILE.tar.gz"
         );
         return ExitCode::from(EXIT_UNUSABLE);
     }
-    let bundle = match tokio::time::timeout(timeout, fetch_bundle(collector, timeout)).await {
+    let connection = match connection(connect) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let collector = connection.url.as_str();
+    let bundle = match tokio::time::timeout(timeout, fetch_bundle(&connection, timeout)).await {
         Ok(Ok(bundle)) => bundle,
-        Ok(Err(e)) => {
-            return unusable(&format!(
-                "cannot get the bundle from {collector}: {}",
-                chain(e.as_ref())
-            ));
-        }
+        Ok(Err(e)) => return failed("the bundle", &connection, &e),
         Err(_) => {
             return unusable(&format!(
                 "no answer from {collector} within {}",
@@ -211,8 +239,8 @@ async fn bundle(collector: &str, output: &str, timeout: Duration) -> ExitCode {
     }
 }
 
-async fn fetch_bundle(collector: &str, timeout: Duration) -> anyhow::Result<Bundle> {
-    let reply = client(collector, timeout)
+async fn fetch_bundle(connection: &Connection, timeout: Duration) -> anyhow::Result<Bundle> {
+    let reply = client(connection, timeout)
         .await?
         .max_decoding_message_size(MAX_BUNDLE_BYTES)
         .get_bundle(BundleRequest {})

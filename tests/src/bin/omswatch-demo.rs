@@ -39,12 +39,23 @@ async fn main() -> anyhow::Result<ExitCode> {
             },
         )
         .await?;
+    let pki = cluster
+        .pki
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the demo runs with mutual TLS"))?;
     println!(
-        "\n$ omswatch status --collector {}\n",
-        cluster.collector_url
+        "\nEvery connection is mutual TLS, with certificates minted as `omswatch certs` does, in {}.",
+        pki.dir.display()
     );
+    println!(
+        "$ export OMSWATCH_CA=ca.pem OMSWATCH_CERT=operator-tester.pem OMSWATCH_KEY=operator-tester-key.pem"
+    );
+    println!("$ omswatch status --collector {}\n", cluster.collector_url);
     let status = tokio::process::Command::new(bin_path("omswatch")?)
         .args(["status", "--collector", &cluster.collector_url])
+        .env("OMSWATCH_CA", &pki.ca)
+        .env("OMSWATCH_CERT", &pki.operator.cert)
+        .env("OMSWATCH_KEY", &pki.operator.key)
         .status()
         .await?;
     let code = status.code().unwrap_or(3);

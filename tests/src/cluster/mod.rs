@@ -4,9 +4,11 @@
 //! `omswatch-collector` on the test bridge. Everything is stopped on drop.
 
 mod files;
+mod pki;
 mod spec;
 
 pub use files::{CM_DB, HEARTBEAT_DB, META_PASSWORD, META_USER, heartbeat_db};
+pub use pki::{CertFiles, Pki, TOKEN};
 pub use spec::{
     ClusterSpec, ConfigEdit, NodeSpec, OmsHostIp, neutral_resource_thresholds, nginx_script,
     oms_programs_serving_health,
@@ -42,6 +44,8 @@ pub struct Cluster {
     pub region_configs: Vec<PathBuf>,
     /// Each node's own copy of its region's config.yaml (what its agent reads).
     pub node_configs: Vec<PathBuf>,
+    /// The certificates, unless the spec asked for plain text.
+    pub pki: Option<Pki>,
     /// Holds config.yaml and logs.
     pub dir: TempDir,
 }
@@ -81,8 +85,19 @@ impl Cluster {
             supervisors.push(Supervisord::start(&node.programs, Some(net.node(i)?)).await?);
         }
         let port = free_port()?;
-        let collector_url = format!("http://{}:{port}", net.bridge_ip());
-        let collector = spawn_collector(&dir, &region_configs, &net, port, &spec)?;
+        let pki = if spec.tls {
+            let names: Vec<String> = spec.nodes.iter().map(|n| n.name.clone()).collect();
+            Some(Pki::create(
+                &dir.path().join("pki"),
+                net.bridge_ip().into(),
+                &names,
+            )?)
+        } else {
+            None
+        };
+        let scheme = if pki.is_some() { "https" } else { "http" };
+        let collector_url = format!("{scheme}://{}:{port}", net.bridge_ip());
+        let collector = spawn_collector(&dir, &region_configs, &net, port, &spec, pki.as_ref())?;
         let config_path = region_configs[0].clone();
         let mut cluster = Cluster {
             db,
@@ -94,6 +109,7 @@ impl Cluster {
             config_path,
             region_configs,
             node_configs,
+            pki,
             dir,
         };
         for (i, node) in spec.nodes.iter().enumerate() {
@@ -149,7 +165,13 @@ impl Cluster {
             .arg(&logs)
             .arg("--disk-path")
             .arg(&logs)
-            .env_remove("OMS_HOST_IP");
+            .args(self.client_tls_args(self.pki.as_ref().and_then(|p| p.node(&node.name))))
+            .env_remove("OMS_HOST_IP")
+            // Debug logs in tests: the leak checks then cover the chattiest output.
+            .env(
+                "RUST_LOG",
+                "info,omswatch_agent=debug,omswatch_common=debug",
+            );
         match &node.oms_host_ip {
             OmsHostIp::Own => command.env("OMS_HOST_IP", net.ip.to_string()),
             OmsHostIp::OfNode(j) => command.env("OMS_HOST_IP", self.net.node(*j)?.ip.to_string()),
@@ -179,11 +201,23 @@ impl Cluster {
         Ok((doc, code))
     }
 
-    /// Runs the `omswatch` CLI against this cluster's collector; returns stdout and exit code.
+    /// TLS flags for a client presenting `cert` (plain-text flags without a PKI).
+    pub fn client_tls_args(&self, cert: Option<&CertFiles>) -> Vec<String> {
+        match (&self.pki, cert) {
+            (Some(pki), Some(cert)) => pki.client_args(cert),
+            (Some(pki), None) => vec!["--ca".into(), pki.ca.display().to_string()],
+            (None, _) => vec!["--insecure".into(), "--insecure-allow-remote".into()],
+        }
+    }
+
+    /// Runs the `omswatch` CLI against this cluster's collector as the operator;
+    /// returns stdout and exit code.
     pub async fn omswatch(&self, args: &[&str]) -> anyhow::Result<(String, i32)> {
+        let operator = self.pki.as_ref().map(|p| p.operator.clone());
         let out = Command::new(bin_path("omswatch")?)
             .args(args)
             .args(["--collector", &self.collector_url])
+            .args(self.client_tls_args(operator.as_ref()))
             .output()
             .await?;
         let code = out.status.code().unwrap_or(-1);
@@ -322,6 +356,7 @@ fn spawn_collector(
     net: &TestNet,
     port: u16,
     spec: &ClusterSpec,
+    pki: Option<&Pki>,
 ) -> anyhow::Result<Child> {
     let log = std::fs::File::create(dir.path().join("collector.log"))?;
     let mut command = Command::new(bin_path("omswatch-collector")?);
@@ -330,8 +365,16 @@ fn spawn_collector(
         command.arg("--oms-config").arg(config);
     }
     command
+        .env(
+            "RUST_LOG",
+            "info,omswatch_collector=debug,omswatch_common=debug",
+        )
         .args(["--tick", &millis(spec.tick), "--metadb-timeout", "2s"])
         .args(&spec.collector_args)
+        .args(match pki {
+            Some(pki) => pki.collector_args(),
+            None => vec!["--insecure".into(), "--insecure-allow-remote".into()],
+        })
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

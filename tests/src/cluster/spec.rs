@@ -126,6 +126,9 @@ pub struct ClusterSpec {
     pub config_text: Option<String>,
     /// Edits of a region's config.yaml: (region index, edit).
     pub region_edits: Vec<(usize, ConfigEdit)>,
+    /// Mutual TLS between every party (the default, as in production); `false`
+    /// runs plain text with `--insecure --insecure-allow-remote`.
+    pub tls: bool,
     /// Extra collector flags. By default resource thresholds are neutral
     /// (`--load-per-cpu 1000 --memory-available-min-pct 0 --disk-used-max-pct 100`),
     /// because this machine's real load and disks must not decide unrelated tests.
@@ -157,6 +160,7 @@ impl ClusterSpec {
             extra_cm_nodes: Vec::new(),
             config_text: None,
             region_edits: Vec::new(),
+            tls: true,
             collector_args: neutral_resource_thresholds(),
         }
     }

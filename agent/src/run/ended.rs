@@ -1,0 +1,126 @@
+//! Why a connection to the collector ended, and the log line that says what
+//! to do about it. A refusal or a TLS failure is logged at error with the
+//! collector's reason and the fix; a lost connection is a warning (the
+//! collector may just be restarting).
+
+use std::time::Duration;
+
+use omswatch_common::telemetry::chain;
+use tonic::Code;
+
+/// Why a connection to the collector ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// The collector refused this agent (PermissionDenied or Unauthenticated).
+    Refused(tonic::Status),
+    /// TLS failed: the CA, a certificate or the collector's names do not fit.
+    Tls(String),
+    /// The TLS files could not be read.
+    Files(String),
+    /// Anything else: the collector is down, restarting or unreachable.
+    Lost(String),
+}
+
+impl Ended {
+    /// From a failed call: a refusal when the collector said so.
+    pub fn status(context: &str, status: tonic::Status) -> Ended {
+        match status.code() {
+            code if refusal(code) => Ended::Refused(status),
+            _ => match std::error::Error::source(&status) {
+                Some(source) => Ended::lost(context, source),
+                None => Ended::lost(context, &status),
+            },
+        }
+    }
+
+    /// From the failed first call of a connection. Over TLS, a transport failure
+    /// there is how a collector refuses a certificate it does not trust (another
+    /// CA, expired): the handshake's alert may arrive only as a closed connection.
+    pub fn first_call(status: tonic::Status, tls: bool) -> Ended {
+        let context = "the stream was not accepted";
+        match std::error::Error::source(&status) {
+            Some(source) if tls && !refusal(status.code()) => Ended::Tls(format!(
+                "{context}: the collector closed the connection at the first call, as it does for a \
+                 client certificate it does not trust: {}",
+                chain(source)
+            )),
+            _ => Ended::status(context, status),
+        }
+    }
+
+    /// From a transport error: a TLS failure when its causes speak of certificates.
+    pub fn lost(context: &str, error: &(dyn std::error::Error + 'static)) -> Ended {
+        let text = format!("{context}: {}", chain(error));
+        let lower = text.to_ascii_lowercase();
+        if ["certificate", "alert", "handshake", "tls"]
+            .iter()
+            .any(|word| lower.contains(word))
+        {
+            Ended::Tls(text)
+        } else {
+            Ended::Lost(text)
+        }
+    }
+
+    /// From an error known to be about TLS.
+    pub fn tls(context: &str, error: &(dyn std::error::Error + 'static)) -> Ended {
+        Ended::Tls(format!("{context}: {}", chain(error)))
+    }
+
+    /// Logs why the connection ended and what to do, before retrying in `retry_in`.
+    pub fn log(&self, collector: &str, node: &str, retry_in: Duration) {
+        match self {
+            Ended::Refused(status) => tracing::error!(
+                %collector, %node, code = ?status.code(), reason = status.message(), ?retry_in,
+                "the collector refused this agent: {}", refusal_fix(status.code())
+            ),
+            Ended::Tls(reason) => tracing::error!(
+                %collector, %node, %reason, ?retry_in,
+                "TLS with the collector failed: check that --ca is the CA that signed the collector's \
+                 certificate, that the collector's certificate names the host in --collector \
+                 (omswatch certs collector --ip/--dns), and that --cert is this node's certificate, \
+                 signed by the same CA and not expired"
+            ),
+            Ended::Files(reason) => tracing::error!(
+                %collector, %node, %reason, ?retry_in,
+                "cannot load the TLS files given by --ca, --cert, --key"
+            ),
+            Ended::Lost(reason) => tracing::warn!(
+                %collector, %reason, ?retry_in, "not connected to the collector"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Ended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ended::Refused(status) => write!(
+                f,
+                "the collector refused this agent ({:?}): {}",
+                status.code(),
+                status.message()
+            ),
+            Ended::Tls(reason) | Ended::Files(reason) | Ended::Lost(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// Whether `code` means the collector refused this agent.
+fn refusal(code: Code) -> bool {
+    matches!(code, Code::PermissionDenied | Code::Unauthenticated)
+}
+
+/// What to do about a refusal with `code`.
+fn refusal_fix(code: Code) -> &'static str {
+    match code {
+        Code::PermissionDenied => {
+            "it accepted the certificate but not these reports: a node certificate may only report, \
+             and only for the node it names (omswatch://node/NAME); --node must match it"
+        }
+        _ => {
+            "it did not accept this agent's certificate: pass --cert and --key of a node certificate \
+             issued by the collector's CA (omswatch certs node --dir DIR --name NODE)"
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! `session` against a real tonic server over TLS on loopback, with certificates
+//! minted like `omswatch certs` does: the agent's TLS set-up, and how each way a
+//! connection ends is classified (refused, TLS, lost).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::Stream;
+use omswatch_collector::certs::{Ca, Validity, write_pair};
+use omswatch_common::identity::{self, Role};
+use omswatch_common::proto::v1::reporting_server::{Reporting, ReportingServer};
+use omswatch_common::proto::v1::{NodeReport, ReportAck};
+use omswatch_common::tls::ClientTlsFiles;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::*;
+use crate::probe::health::{HealthProbe, HealthSettings};
+use crate::probe::identity::IdentitySources;
+use crate::probe::resources::ResourceSources;
+use crate::probe::supervisor::{SupervisorProbe, SupervisorSettings};
+use crate::report::Probes;
+
+/// Like the collector: a report must come from the node certificate it names;
+/// the first good report is acknowledged and the stream closed.
+struct StrictCollector;
+
+#[tonic::async_trait]
+impl Reporting for StrictCollector {
+    type ReportStream = Pin<Box<dyn Stream<Item = Result<ReportAck, Status>> + Send>>;
+
+    async fn report(
+        &self,
+        request: Request<Streaming<NodeReport>>,
+    ) -> Result<Response<Self::ReportStream>, Status> {
+        let peer = request
+            .peer_certs()
+            .and_then(|certs| certs.first().map(|c| identity::from_cert_der(c.as_ref())))
+            .ok_or_else(|| Status::unauthenticated("no client certificate"))?
+            .map_err(|e| Status::unauthenticated(e.to_string()))?;
+        let report = request.into_inner().message().await?.unwrap_or_default();
+        if peer.role != Role::Node || peer.name != report.node {
+            return Err(Status::permission_denied(format!(
+                "{peer} may not report as node {:?}",
+                report.node
+            )));
+        }
+        let ack = Ok(ReportAck { seq: report.seq });
+        Ok(Response::new(Box::pin(futures::stream::iter([ack]))))
+    }
+}
+
+/// A TLS collector on loopback whose certificate `ca` signed; returns its URL.
+async fn collector(ca: &Ca) -> String {
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let server = ca
+        .issue(Role::Collector, "c", &[loopback], &[], Validity::days(1))
+        .expect("server cert");
+    let tls = ServerTlsConfig::new()
+        .identity(Identity::from_pem(&server.cert, &server.key))
+        .client_ca_root(Certificate::from_pem(&ca.pem().cert))
+        .client_auth_optional(true);
+    let listener = tokio::net::TcpListener::bind((loopback, 0))
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let router = Server::builder()
+        .tls_config(tls)
+        .expect("tls")
+        .add_service(ReportingServer::new(StrictCollector));
+    tokio::spawn(router.serve_with_incoming(TcpListenerStream::new(listener)));
+    format!("https://127.0.0.1:{port}")
+}
+
+/// CA, node certificate and key for `node` in `dir`, signed by `ca`.
+fn client_files(dir: &Path, ca: &Ca, trusted: &Ca, node: &str) -> ClientTlsFiles {
+    let pem = ca
+        .issue(Role::Node, node, &[], &[], Validity::days(1))
+        .expect("node cert");
+    let (cert, key) = write_pair(dir, &format!("node-{node}"), &pem).expect("write");
+    let ca_file = dir.join(format!("trusted-{node}.pem"));
+    std::fs::write(&ca_file, &trusted.pem().cert).expect("write ca");
+    ClientTlsFiles {
+        ca: Some(ca_file),
+        cert: Some(cert),
+        key: Some(key),
+    }
+}
+
+fn reporter(dir: &Path, node: &str) -> Reporter {
+    let probes = Probes {
+        identity: IdentitySources {
+            env: Arc::new(HashMap::<String, String>::new()),
+            pid1_environ: dir.join("environ"),
+            hostname_file: dir.join("hostname"),
+        },
+        supervisor: SupervisorProbe::new(SupervisorSettings {
+            conf: Some(dir.join("supervisord.conf")),
+            supervisorctl: dir.join("no-supervisorctl"),
+            timeout: Duration::from_millis(200),
+            ..SupervisorSettings::default()
+        }),
+        oms_config: dir.join("config.yaml"),
+        resources: ResourceSources {
+            proc_root: dir.join("proc"),
+            disk_paths: vec![],
+        },
+        health: HealthProbe::new(HealthSettings {
+            enabled: false,
+            ..HealthSettings::default()
+        }),
+    };
+    Reporter::new(node.into(), String::new(), 1000, probes)
+}
+
+/// One session of `node` presenting `files` to `url`.
+async fn one_session(url: &str, files: ClientTlsFiles, dir: &Path, node: &str) -> Ended {
+    let schedule = Schedule {
+        collector: url.to_string(),
+        transport: Transport::Tls(files),
+        interval: Duration::from_secs(1),
+        probe_every: Duration::from_millis(100),
+        backoff_cap: Duration::from_secs(1),
+    };
+    let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_secs(1));
+    let mut reporter = reporter(dir, node);
+    let ended = session(&mut reporter, &schedule, &mut backoff);
+    tokio::time::timeout(Duration::from_secs(20), ended)
+        .await
+        .unwrap_or_else(|_| Ended::Lost("test timed out".into()))
+}
+
+#[tokio::test]
+async fn a_node_certificate_reports_over_mutual_tls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = Ca::create("test", Validity::days(1)).expect("ca");
+    let url = collector(&ca).await;
+    let ended = one_session(
+        &url,
+        client_files(dir.path(), &ca, &ca, "n1"),
+        dir.path(),
+        "n1",
+    )
+    .await;
+    assert!(
+        matches!(&ended, Ended::Lost(r) if r.contains("closed the stream")),
+        "acknowledged, then closed by the stub: {ended}"
+    );
+}
+
+#[tokio::test]
+async fn reporting_as_another_node_is_refused_and_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = Ca::create("test", Validity::days(1)).expect("ca");
+    let url = collector(&ca).await;
+    let ended = one_session(
+        &url,
+        client_files(dir.path(), &ca, &ca, "n1"),
+        dir.path(),
+        "n2",
+    )
+    .await;
+    match &ended {
+        Ended::Refused(status) => {
+            assert_eq!(status.code(), tonic::Code::PermissionDenied);
+            assert!(status.message().contains("\"n2\""), "{ended}");
+        }
+        other => panic!("want a refusal, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn certificate_problems_are_tls_failures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = Ca::create("test", Validity::days(1)).expect("ca");
+    let other = Ca::create("other", Validity::days(1)).expect("other ca");
+    let url = collector(&ca).await;
+    let untrusting = client_files(dir.path(), &ca, &other, "n1");
+    let ended = one_session(&url, untrusting, dir.path(), "n1").await;
+    assert!(matches!(ended, Ended::Tls(_)), "wrong --ca: {ended}");
+    let foreign = client_files(dir.path(), &other, &ca, "n2");
+    let ended = one_session(&url, foreign, dir.path(), "n2").await;
+    assert!(
+        matches!(ended, Ended::Tls(_)),
+        "certificate of another CA: {ended}"
+    );
+    let mut missing = client_files(dir.path(), &ca, &ca, "n3");
+    missing.key = Some(dir.path().join("no-such-key.pem"));
+    let ended = one_session(&url, missing, dir.path(), "n3").await;
+    assert!(
+        matches!(&ended, Ended::Files(r) if r.contains("no-such-key.pem")),
+        "{ended}"
+    );
+}

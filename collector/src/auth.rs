@@ -1,0 +1,243 @@
+//! Who may do what, decided in one place. With TLS on, a peer is who its
+//! certificate says (the SAN URI `omswatch://<role>/<name>`, after rustls has
+//! checked the chain to `client_ca`), or an operator when it presents a valid
+//! bearer token and no certificate:
+//! - Reporting needs a node certificate, and each report must be for that node.
+//! - Query (status, bundle) needs an operator certificate or a bearer token.
+//!
+//! With `--insecure` there are no identities at all: any peer may report under
+//! any name and query; the server logs that once at start.
+
+use std::fmt;
+use std::sync::Arc;
+
+use omswatch_common::identity::{self, IdentityError, PeerIdentity, Role};
+use tokio::sync::watch;
+use tonic::{Request, Status};
+
+use crate::tokens::TokenSet;
+
+/// Why a peer may not do what it asked. Never holds a token or a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// Reporting without a client certificate.
+    #[error(
+        "no client certificate: agents must connect with their node certificate (agent --ca/--cert/--key, minted by `omswatch certs node`)"
+    )]
+    NoCertificate,
+    /// Querying with neither a certificate nor a token.
+    #[error(
+        "no credentials: query with an operator certificate (--cert/--key) or a bearer token (--token-file)"
+    )]
+    NoCredentials,
+    /// The `authorization` metadata is not `Bearer <token>`.
+    #[error("the authorization header must be `Bearer <token>`")]
+    MalformedAuthorization,
+    /// The bearer token is not in the collector's token file.
+    #[error("bearer token not accepted (the collector accepts the tokens of its --token-file)")]
+    BadToken,
+    /// A certificate signed by the CA but carrying no usable omswatch identity.
+    #[error("{0}")]
+    NoIdentity(IdentityError),
+    /// A certificate of another role tried to report.
+    #[error(
+        "the certificate of {0} may not report: agents need a node certificate (`omswatch certs node`)"
+    )]
+    NotANode(PeerIdentity),
+    /// A certificate of another role tried to query.
+    #[error(
+        "the certificate of {0} may not query: status and bundles need an operator certificate or a bearer token"
+    )]
+    NotAnOperator(PeerIdentity),
+    /// A node reported under another node's name.
+    #[error("certificate is for node {cert}, report is for {report}")]
+    WrongNode {
+        /// The name in the certificate.
+        cert: String,
+        /// The name in the report.
+        report: String,
+    },
+}
+
+impl From<AuthError> for Status {
+    /// No or bad credentials are `unauthenticated`; a known peer asking for what
+    /// its role does not allow is `permission_denied`.
+    fn from(e: AuthError) -> Status {
+        let text = e.to_string();
+        match e {
+            AuthError::NoCertificate
+            | AuthError::NoCredentials
+            | AuthError::MalformedAuthorization
+            | AuthError::BadToken => Status::unauthenticated(text),
+            AuthError::NoIdentity(_)
+            | AuthError::NotANode(_)
+            | AuthError::NotAnOperator(_)
+            | AuthError::WrongNode { .. } => Status::permission_denied(text),
+        }
+    }
+}
+
+/// Who may send reports on a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reporter {
+    /// The node named in the certificate, and only it.
+    Node(String),
+    /// Anyone under any name (`--insecure`).
+    Unverified,
+}
+
+impl Reporter {
+    /// Whether this reporter may send a report for `node`.
+    pub fn admits(&self, node: &str) -> Result<(), AuthError> {
+        match self {
+            Reporter::Node(name) if name != node => Err(AuthError::WrongNode {
+                cert: name.clone(),
+                report: node.to_string(),
+            }),
+            Reporter::Node(_) | Reporter::Unverified => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Reporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reporter::Node(name) => write!(f, "node {name}"),
+            Reporter::Unverified => f.write_str("unverified (--insecure)"),
+        }
+    }
+}
+
+/// Who is querying, for the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operator {
+    /// An operator certificate's name.
+    Certificate(String),
+    /// A valid bearer token (which one is never said).
+    Token,
+    /// Anyone (`--insecure`).
+    Unverified,
+}
+
+impl fmt::Display for Operator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Operator::Certificate(name) => write!(f, "operator {name}"),
+            Operator::Token => f.write_str("bearer token"),
+            Operator::Unverified => f.write_str("unverified (--insecure)"),
+        }
+    }
+}
+
+/// The per-request authorisation of both services.
+#[derive(Clone)]
+pub struct Authorizer {
+    mode: Mode,
+}
+
+#[derive(Clone)]
+enum Mode {
+    Open,
+    Verified {
+        tokens: Option<watch::Receiver<Arc<TokenSet>>>,
+    },
+}
+
+/// What a request carries, taken apart from tonic so the decisions are plain functions.
+struct Credentials<'a> {
+    certificate: Option<Result<PeerIdentity, IdentityError>>,
+    authorization: Option<&'a tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+}
+
+impl Authorizer {
+    /// `--insecure`: no identities, everything allowed.
+    pub fn open() -> Self {
+        Self { mode: Mode::Open }
+    }
+
+    /// Mutual TLS, plus bearer tokens for operators when a token file is configured.
+    pub fn verified(tokens: Option<watch::Receiver<Arc<TokenSet>>>) -> Self {
+        Self {
+            mode: Mode::Verified { tokens },
+        }
+    }
+
+    /// Who may report on this stream.
+    pub fn reporter<T>(&self, request: &Request<T>) -> Result<Reporter, AuthError> {
+        match &self.mode {
+            Mode::Open => Ok(Reporter::Unverified),
+            Mode::Verified { .. } => match credentials(request).certificate {
+                None => Err(AuthError::NoCertificate),
+                Some(Err(e)) => Err(AuthError::NoIdentity(e)),
+                Some(Ok(id)) if id.role == Role::Node => Ok(Reporter::Node(id.name)),
+                Some(Ok(id)) => Err(AuthError::NotANode(id)),
+            },
+        }
+    }
+
+    /// Whether this request may query. A presented certificate decides on its
+    /// own; a token is only consulted without one, so a node's connection
+    /// cannot be lifted to operator by adding a header.
+    pub fn operator<T>(&self, request: &Request<T>) -> Result<Operator, AuthError> {
+        let tokens = match &self.mode {
+            Mode::Open => return Ok(Operator::Unverified),
+            Mode::Verified { tokens } => tokens,
+        };
+        let credentials = credentials(request);
+        match credentials.certificate {
+            Some(Ok(id)) if id.role == Role::Operator => Ok(Operator::Certificate(id.name)),
+            Some(Ok(id)) => Err(AuthError::NotAnOperator(id)),
+            Some(Err(e)) => Err(AuthError::NoIdentity(e)),
+            None => match credentials.authorization {
+                None => Err(AuthError::NoCredentials),
+                Some(value) => bearer(value, tokens.as_ref()),
+            },
+        }
+    }
+}
+
+fn credentials<T>(request: &Request<T>) -> Credentials<'_> {
+    // rustls has verified the chain; the leaf is the first certificate.
+    let certificate = request
+        .peer_certs()
+        .and_then(|certs| certs.first().map(|der| identity::from_cert_der(der)));
+    Credentials {
+        certificate,
+        authorization: request.metadata().get("authorization"),
+    }
+}
+
+fn bearer(
+    value: &tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
+    tokens: Option<&watch::Receiver<Arc<TokenSet>>>,
+) -> Result<Operator, AuthError> {
+    let text = value
+        .to_str()
+        .map_err(|_| AuthError::MalformedAuthorization)?;
+    let token = match text.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => return Err(AuthError::MalformedAuthorization),
+    };
+    let accepted = tokens.is_some_and(|t| !token.is_empty() && t.borrow().accepts(token));
+    if accepted {
+        Ok(Operator::Token)
+    } else {
+        Err(AuthError::BadToken)
+    }
+}
+
+/// The peer's address for logs ("unknown" when the transport has none).
+pub fn peer_addr<T>(request: &Request<T>) -> String {
+    request
+        .remote_addr()
+        .map_or_else(|| "unknown".to_string(), |a| a.to_string())
+}
+
+/// Logs a refusal with the peer and turns it into the status to answer.
+pub fn refuse(peer: &str, what: &str, e: AuthError) -> Status {
+    tracing::warn!(%peer, refused = what, reason = %e, "request refused");
+    e.into()
+}
+
+#[cfg(test)]
+mod tests;

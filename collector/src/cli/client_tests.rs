@@ -1,0 +1,159 @@
+//! [`client`](super::connect::client) against a real tonic Query server on
+//! loopback: the bearer token reaches the collector as `authorization`, an
+//! operator certificate is presented over TLS, and refusals come back as
+//! statuses the CLI explains.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use omswatch_common::identity::{self, Role};
+use omswatch_common::proto::v1::query_server::{Query, QueryServer};
+use omswatch_common::proto::v1::{Bundle, BundleRequest, ClusterStatus, StatusRequest};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::{Request, Response, Status};
+
+use super::connect::{ConnectArgs, client};
+use crate::certs::{Ca, Validity, write_pair};
+
+const TOKEN: &str = "hunter2-token";
+
+/// Answers an operator certificate or the right bearer token; refuses the rest.
+struct Guarded;
+
+fn allowed<T>(request: &Request<T>) -> Result<(), Status> {
+    let bearer = request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    if bearer == Some(&format!("Bearer {TOKEN}")) {
+        return Ok(());
+    }
+    let peer = request
+        .peer_certs()
+        .and_then(|c| c.first().map(|c| identity::from_cert_der(c.as_ref())));
+    match peer {
+        Some(Ok(id)) if id.role == Role::Operator => Ok(()),
+        Some(Ok(id)) => Err(Status::permission_denied(format!("{id} may not query"))),
+        _ => Err(Status::unauthenticated(
+            "no operator certificate or bearer token",
+        )),
+    }
+}
+
+#[tonic::async_trait]
+impl Query for Guarded {
+    async fn get_status(
+        &self,
+        r: Request<StatusRequest>,
+    ) -> Result<Response<ClusterStatus>, Status> {
+        allowed(&r)?;
+        Ok(Response::new(ClusterStatus::default()))
+    }
+
+    async fn get_bundle(&self, r: Request<BundleRequest>) -> Result<Response<Bundle>, Status> {
+        allowed(&r)?;
+        Ok(Response::new(Bundle::default()))
+    }
+}
+
+/// Serves [`Guarded`] on loopback, with TLS when `ca` is given; returns the URL.
+async fn serve(ca: Option<&Ca>) -> String {
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let listener = tokio::net::TcpListener::bind((loopback, 0))
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let mut server = Server::builder();
+    if let Some(ca) = ca {
+        let pem = ca
+            .issue(Role::Collector, "c", &[loopback], &[], Validity::days(1))
+            .expect("server cert");
+        let tls = ServerTlsConfig::new()
+            .identity(Identity::from_pem(&pem.cert, &pem.key))
+            .client_ca_root(Certificate::from_pem(&ca.pem().cert))
+            .client_auth_optional(true);
+        server = server.tls_config(tls).expect("tls");
+    }
+    let router = server.add_service(QueryServer::new(Guarded));
+    tokio::spawn(router.serve_with_incoming(TcpListenerStream::new(listener)));
+    let scheme = if ca.is_some() { "https" } else { "http" };
+    format!("{scheme}://127.0.0.1:{port}")
+}
+
+async fn ask(flags: &[String]) -> Result<ClusterStatus, anyhow::Error> {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        connect: ConnectArgs,
+    }
+    let argv = std::iter::once("omswatch".to_string()).chain(flags.iter().cloned());
+    let connection = Flags::try_parse_from(argv)?.connect.connection()?;
+    let mut client = client(&connection, Duration::from_secs(5)).await?;
+    Ok(client.get_status(StatusRequest {}).await?.into_inner())
+}
+
+fn strings(flags: &[&str]) -> Vec<String> {
+    flags.iter().map(|s| s.to_string()).collect()
+}
+
+fn code(result: Result<ClusterStatus, anyhow::Error>) -> Option<tonic::Code> {
+    result.err()?.downcast_ref::<Status>().map(Status::code)
+}
+
+#[tokio::test]
+async fn the_token_file_becomes_a_bearer_header() {
+    let url = serve(None).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("token");
+    std::fs::write(&token, format!("# ops\n{TOKEN}\n")).expect("write");
+    let token = token.display().to_string();
+    let with = ask(&strings(&[
+        "--collector",
+        &url,
+        "--insecure",
+        "--token-file",
+        &token,
+    ]))
+    .await;
+    assert!(with.is_ok(), "{with:?}");
+    let without = ask(&strings(&["--collector", &url, "--insecure"])).await;
+    assert_eq!(code(without), Some(tonic::Code::Unauthenticated));
+}
+
+#[tokio::test]
+async fn an_operator_certificate_is_presented_over_tls_and_a_node_one_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = Ca::create("test", Validity::days(1)).expect("ca");
+    let (ca_file, _) = write_pair(dir.path(), "ca", ca.pem()).expect("write ca");
+    let url = serve(Some(&ca)).await;
+    let flags_for = |role: Role, name: &str| {
+        let pem = ca
+            .issue(role, name, &[], &[], Validity::days(1))
+            .expect("issue");
+        let (cert, key) = write_pair(dir.path(), &format!("{role}-{name}"), &pem).expect("write");
+        strings(&[
+            "--collector",
+            &url,
+            "--ca",
+            &ca_file.display().to_string(),
+            "--cert",
+            &cert.display().to_string(),
+            "--key",
+            &key.display().to_string(),
+        ])
+    };
+    let operator = ask(&flags_for(Role::Operator, "alice")).await;
+    assert!(operator.is_ok(), "{operator:?}");
+    let node = ask(&flags_for(Role::Node, "oms-1")).await;
+    assert_eq!(code(node), Some(tonic::Code::PermissionDenied));
+    let anonymous = ask(&strings(&[
+        "--collector",
+        &url,
+        "--ca",
+        &ca_file.display().to_string(),
+    ]))
+    .await;
+    assert_eq!(code(anonymous), Some(tonic::Code::Unauthenticated));
+}

@@ -1,0 +1,254 @@
+//! Limits on what a peer may send in one report. The aggregator keeps every
+//! node's latest report and the diagnosis, status and bundles render them, so a
+//! report is bounded field by field before it gets there; a refused report names
+//! the field and the limit, and ends only its own stream.
+
+use std::net::IpAddr;
+
+use omswatch_common::proto::v1::{Identity, NodeConfig, NodeReport, Resources, SupervisorStatus};
+
+/// A node name: a DNS name's length, printable.
+pub const MAX_NODE_NAME: usize = 253;
+/// Programs one supervisord may report.
+pub const MAX_PROGRAMS: usize = 512;
+/// Short labels: program, group and state names, versions, regions, map keys.
+pub const MAX_LABEL: usize = 256;
+/// Free text: descriptions, errors, spawn errors, paths, config values.
+pub const MAX_TEXT: usize = 4096;
+/// A host name (kernel limit is 64, DNS allows 253).
+pub const MAX_HOSTNAME: usize = 253;
+/// One IP address as text (the longest IPv6 text is 45).
+pub const MAX_IP: usize = 64;
+/// Addresses in one IP list (a host with many interfaces or resolver answers).
+pub const MAX_IPS: usize = 1024;
+/// Entries in one config map (config.yaml's top-level keys).
+pub const MAX_MAP_ENTRIES: usize = 256;
+/// The redacted copy of config.yaml (the agent truncates at the same size).
+pub const MAX_REDACTED_TEXT: usize = 64 * 1024;
+/// Filesystems in one report.
+pub const MAX_DISKS: usize = 64;
+
+/// One way a report breaks the limits; the text names the field and the limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    /// The node name is empty.
+    #[error("report without a node name: start the agent with --node NAME")]
+    NoNodeName,
+    /// A string is too long.
+    #[error("{field} is {len} bytes long; the limit is {limit}")]
+    TooLong {
+        /// The field, e.g. `supervisor.programs[3].description`.
+        field: String,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A name holds control characters (they would corrupt logs and tables).
+    #[error("{field} {value} contains control characters; names must be printable")]
+    NotPrintable {
+        /// The field.
+        field: String,
+        /// The value, escaped and shortened for display.
+        value: String,
+    },
+    /// A list or map has too many entries.
+    #[error("{field} has {count} entries; the limit is {limit}")]
+    TooMany {
+        /// The field.
+        field: String,
+        /// Entries sent.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// An address that must parse does not.
+    #[error("{field} {value} is not an IP address")]
+    NotAnIp {
+        /// The field.
+        field: String,
+        /// The value, escaped and shortened for display.
+        value: String,
+    },
+}
+
+/// A peer-supplied string made safe for a log line or a status message:
+/// escaped (no control characters reach a terminal) and cut at 64 characters.
+pub fn shown(value: &str) -> String {
+    const MAX_SHOWN: usize = 64;
+    match value.char_indices().nth(MAX_SHOWN) {
+        Some((cut, _)) => format!("{:?}…", &value[..cut]),
+        None => format!("{value:?}"),
+    }
+}
+
+/// Checks every field of `report` against the limits above.
+pub fn check(report: &NodeReport) -> Result<(), Violation> {
+    node_name(&report.node)?;
+    len("agent_version", &report.agent_version, MAX_LABEL)?;
+    label("region", &report.region)?;
+    if let Some(identity) = &report.identity {
+        check_identity(identity)?;
+    }
+    if let Some(supervisor) = &report.supervisor {
+        check_supervisor(supervisor)?;
+    }
+    if let Some(config) = &report.config {
+        check_config(config)?;
+    }
+    if let Some(resources) = &report.resources {
+        check_resources(resources)?;
+    }
+    if let Some(health) = &report.health {
+        len("health.url", &health.url, MAX_TEXT)?;
+        len("health.error", &health.error, MAX_TEXT)?;
+        len(
+            "health.docker_init_evidence",
+            &health.docker_init_evidence,
+            MAX_TEXT,
+        )?;
+    }
+    Ok(())
+}
+
+fn node_name(name: &str) -> Result<(), Violation> {
+    if name.trim().is_empty() {
+        return Err(Violation::NoNodeName);
+    }
+    len("node", name, MAX_NODE_NAME)?;
+    printable("node", name)
+}
+
+fn check_identity(id: &Identity) -> Result<(), Violation> {
+    len("identity.hostname", &id.hostname, MAX_HOSTNAME)?;
+    printable("identity.hostname", &id.hostname)?;
+    len("identity.hostname_error", &id.hostname_error, MAX_TEXT)?;
+    ips("identity.hostname_ips", &id.hostname_ips)?;
+    ips("identity.interface_ips", &id.interface_ips)?;
+    // OMS_HOST_IP is the raw environment value and may legitimately be wrong
+    // (a host name, a typo): that is the misconfiguration the diagnosis reports
+    // as OMS_HOST_IP_MISMATCH, with the fix. Refusing the report would hide the
+    // node instead, so only its size and printability are enforced here.
+    if let Some(ip) = &id.oms_host_ip {
+        len("identity.oms_host_ip", ip, MAX_IP)?;
+        printable("identity.oms_host_ip", ip)?;
+    }
+    label("identity.oms_host_ip_source", &id.oms_host_ip_source)
+}
+
+/// Resolver and interface addresses come from the agent's own system calls, so
+/// anything but an address means a broken or forged agent.
+fn ips(field: &str, list: &[String]) -> Result<(), Violation> {
+    count(field, list.len(), MAX_IPS)?;
+    for (i, ip) in list.iter().enumerate() {
+        let field = format!("{field}[{i}]");
+        len(&field, ip, MAX_IP)?;
+        if ip.trim().parse::<IpAddr>().is_err() {
+            return Err(Violation::NotAnIp {
+                field,
+                value: shown(ip),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_supervisor(s: &SupervisorStatus) -> Result<(), Violation> {
+    len("supervisor.error", &s.error, MAX_TEXT)?;
+    len("supervisor.source", &s.source, MAX_TEXT)?;
+    count("supervisor.programs", s.programs.len(), MAX_PROGRAMS)?;
+    for (i, p) in s.programs.iter().enumerate() {
+        let field = |name: &str| format!("supervisor.programs[{i}].{name}");
+        label(&field("name"), &p.name)?;
+        label(&field("group"), &p.group)?;
+        label(&field("state"), &p.state)?;
+        len(&field("spawn_error"), &p.spawn_error, MAX_TEXT)?;
+        len(&field("description"), &p.description, MAX_TEXT)?;
+        len(&field("config_file"), &p.config_file, MAX_TEXT)?;
+    }
+    Ok(())
+}
+
+fn check_config(c: &NodeConfig) -> Result<(), Violation> {
+    len("config.path", &c.path, MAX_TEXT)?;
+    len("config.error", &c.error, MAX_TEXT)?;
+    len("config.redacted_text", &c.redacted_text, MAX_REDACTED_TEXT)?;
+    count("config.values", c.values.len(), MAX_MAP_ENTRIES)?;
+    count(
+        "config.secret_digests",
+        c.secret_digests.len(),
+        MAX_MAP_ENTRIES,
+    )?;
+    // One line number per key, secret or not.
+    count("config.lines", c.lines.len(), 2 * MAX_MAP_ENTRIES)?;
+    for (key, value) in &c.values {
+        label("config.values key", key)?;
+        len(&format!("config.values[{}]", shown(key)), value, MAX_TEXT)?;
+    }
+    for (key, digest) in &c.secret_digests {
+        label("config.secret_digests key", key)?;
+        len(
+            &format!("config.secret_digests[{}]", shown(key)),
+            digest,
+            MAX_LABEL,
+        )?;
+    }
+    c.lines
+        .keys()
+        .try_for_each(|key| label("config.lines key", key))
+}
+
+fn check_resources(r: &Resources) -> Result<(), Violation> {
+    len("resources.error", &r.error, MAX_TEXT)?;
+    count("resources.disks", r.disks.len(), MAX_DISKS)?;
+    for (i, disk) in r.disks.iter().enumerate() {
+        len(&format!("resources.disks[{i}].path"), &disk.path, MAX_TEXT)?;
+        len(
+            &format!("resources.disks[{i}].error"),
+            &disk.error,
+            MAX_TEXT,
+        )?;
+    }
+    Ok(())
+}
+
+/// A short, printable label.
+fn label(field: &str, value: &str) -> Result<(), Violation> {
+    len(field, value, MAX_LABEL)?;
+    printable(field, value)
+}
+
+fn len(field: &str, value: &str, limit: usize) -> Result<(), Violation> {
+    if value.len() > limit {
+        return Err(Violation::TooLong {
+            field: field.to_string(),
+            len: value.len(),
+            limit,
+        });
+    }
+    Ok(())
+}
+
+fn printable(field: &str, value: &str) -> Result<(), Violation> {
+    if value.chars().any(char::is_control) {
+        return Err(Violation::NotPrintable {
+            field: field.to_string(),
+            value: shown(value),
+        });
+    }
+    Ok(())
+}
+
+fn count(field: &str, count: usize, limit: usize) -> Result<(), Violation> {
+    if count > limit {
+        return Err(Violation::TooMany {
+            field: field.to_string(),
+            count,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
