@@ -28,12 +28,11 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         };
         if !sup.reachable {
             out.push(
-                Finding::new(
+                Finding::on_node(
                     Code::SupervisorUnreachable,
+                    node.name,
                     format!("{}: cannot ask supervisord: {}", node.name, sup.error),
                 )
-                .nodes([node.name])
-                .with("node", node.name)
                 .with("error", &sup.error)
                 .with("source", &sup.source),
             );
@@ -53,12 +52,11 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             } else {
                 format!(" ({detail})")
             };
-            let mut finding = Finding::new(
+            let mut finding = Finding::on_node(
                 Code::ComponentNotRunning,
+                node.name,
                 format!("{}: {} is {}{detail}", node.name, p.name, p.state),
             )
-            .nodes([node.name])
-            .with("node", node.name)
             .with("program", &p.name)
             .with("state", &p.state)
             .with("description", &p.description)

@@ -63,15 +63,14 @@ fn unreadable(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         out.push(
-            Finding::new(
+            Finding::on_node(
                 Code::NodeConfigUnreadable,
+                node.name,
                 format!(
                     "{}: cannot read {}: {}",
                     node.name, config.path, config.error
                 ),
             )
-            .nodes([node.name])
-            .with("node", node.name)
             .with("path", &config.path)
             .with("error", &config.error),
         );
@@ -155,10 +154,8 @@ impl Drift<'_> {
                     "{name}: `{key}` is {node_value} in {place} but {expected_value} in {source} ({file})"
                 ),
             };
-            let mut finding = Finding::new(Code::ConfigDrift, message)
-                .nodes([node.name])
+            let mut finding = Finding::on_node(Code::ConfigDrift, node.name, message)
                 .with("key", self.key)
-                .with("node", node.name)
                 .with("node_value", node_value)
                 .with("expected_value", &expected_value)
                 .with("file", self.file)

@@ -19,12 +19,11 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 health.error.as_str()
             };
             out.push(
-                Finding::new(
+                Finding::on_node(
                     Code::OmsHealthFailed,
+                    node.name,
                     format!("{}: {} fails: {error}", node.name, health.url),
                 )
-                .nodes([node.name])
-                .with("node", node.name)
                 .with("url", &health.url)
                 .with("error", error)
                 .with("http_status", health.http_status),
@@ -32,15 +31,14 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         if !health.docker_init_ran {
             out.push(
-                Finding::new(
+                Finding::on_node(
                     Code::DockerInitNotRun,
+                    node.name,
                     format!(
                         "{}: no sign that docker_init.sh ran (looked for {})",
                         node.name, health.docker_init_evidence
                     ),
                 )
-                .nodes([node.name])
-                .with("node", node.name)
                 .with("evidence", &health.docker_init_evidence),
             );
         }

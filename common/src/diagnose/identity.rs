@@ -17,12 +17,11 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 }
 
 fn missing(node: &NodeCtx<'_>) -> Finding {
-    Finding::new(
+    Finding::on_node(
         Code::OmsHostIpMissing,
+        node.name,
         format!("{} runs without OMS_HOST_IP", node.name),
     )
-    .nodes([node.name])
-    .with("node", node.name)
     .with("hostname_ips", node.hostname_ips.join(", "))
 }
 
@@ -33,15 +32,14 @@ fn mismatch(node: &NodeCtx<'_>, ip: &str) -> Finding {
     } else {
         format!("`hostname -i` prints {}", node.hostname_ips.join(" "))
     };
-    Finding::new(
+    Finding::on_node(
         Code::OmsHostIpMismatch,
+        node.name,
         format!(
             "{}: OMS_HOST_IP is {ip} but {seen} (host name {})",
             node.name, identity.hostname
         ),
     )
-    .nodes([node.name])
-    .with("node", node.name)
     .with("oms_host_ip", ip)
     .with("hostname", identity.hostname)
     .with("hostname_ips", node.hostname_ips.join(" "))

@@ -8,15 +8,14 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let age_s = node.age_ms / 1000;
         let interval_s = node.interval_ms as f64 / 1000.0;
         out.push(
-            Finding::new(
+            Finding::on_node(
                 Code::NodeSilent,
+                node.name,
                 format!(
                     "{} has not reported for {age_s}s (its interval is {interval_s}s)",
                     node.name
                 ),
             )
-            .nodes([node.name])
-            .with("node", node.name)
             .with("last_report_age_s", age_s)
             .with("interval_s", interval_s)
             .with("oms_host_ip", node.oms_ip.as_deref().unwrap_or("")),

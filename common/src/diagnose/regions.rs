@@ -33,12 +33,11 @@ fn not_in_cm_nodes(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         };
         if !listed {
             out.push(
-                Finding::new(
+                Finding::on_node(
                     Code::NodeNotInCmNodes,
+                    node.name,
                     format!("{}: OMS_HOST_IP {ip} is not in {where_}", node.name),
                 )
-                .nodes([node.name])
-                .with("node", node.name)
                 .with("oms_host_ip", ip)
                 .with("file", file),
             );

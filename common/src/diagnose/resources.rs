@@ -47,15 +47,14 @@ fn clock_skew(ctx: &Context<'_>, node: &NodeCtx<'_>, res: &Resources, out: &mut 
     }
     let skew_s = format!("{:+.1}", skew_ms as f64 / 1000.0);
     out.push(
-        Finding::new(
+        Finding::on_node(
             Code::ClockSkew,
+            node.name,
             format!(
                 "{}'s clock is {skew_s}s off the MetaDB's (limit {threshold_s}s)",
                 node.name
             ),
         )
-        .nodes([node.name])
-        .with("node", node.name)
         .with("skew_s", skew_s)
         .with("threshold_s", threshold_s),
     );
@@ -71,15 +70,14 @@ fn load(node: &NodeCtx<'_>, res: &Resources, limits: &Thresholds, out: &mut Vec<
     }
     let load5 = format!("{:.2}", res.load5);
     out.push(
-        Finding::new(
+        Finding::on_node(
             Code::LoadHigh,
+            node.name,
             format!(
                 "{}: 5-minute load {load5} on {} CPUs is above {} per CPU",
                 node.name, res.cpus, limits.load_per_cpu
             ),
         )
-        .nodes([node.name])
-        .with("node", node.name)
         .with("load5", load5)
         .with("cpus", res.cpus)
         .with("threshold", limits.load_per_cpu),
@@ -96,15 +94,14 @@ fn memory(node: &NodeCtx<'_>, res: &Resources, limits: &Thresholds, out: &mut Ve
     }
     let available_pct = format!("{pct:.1}");
     out.push(
-        Finding::new(
+        Finding::on_node(
             Code::MemoryLow,
+            node.name,
             format!(
                 "{}: {available_pct}% of memory available (limit {}%)",
                 node.name, limits.memory_available_min_pct
             ),
         )
-        .nodes([node.name])
-        .with("node", node.name)
         .with("available_pct", available_pct)
         .with("threshold_pct", limits.memory_available_min_pct)
         .with("available_bytes", res.mem_available_bytes)
@@ -125,15 +122,14 @@ fn disks(node: &NodeCtx<'_>, res: &Resources, limits: &Thresholds, out: &mut Vec
         }
         let used_pct = format!("{pct:.1}");
         out.push(
-            Finding::new(
+            Finding::on_node(
                 Code::DiskLow,
+                node.name,
                 format!(
                     "{}: {} is {used_pct}% full (limit {}%)",
                     node.name, disk.path, limits.disk_used_max_pct
                 ),
             )
-            .nodes([node.name])
-            .with("node", node.name)
             .with("path", &disk.path)
             .with("used_pct", used_pct)
             .with("threshold_pct", limits.disk_used_max_pct)

@@ -33,6 +33,12 @@ impl Finding {
         }
     }
 
+    /// A finding about one node: names it and records it as `node` evidence
+    /// (the placeholder most remedies use).
+    pub fn on_node(code: Code, node: &str, message: impl Into<String>) -> Self {
+        Self::new(code, message).nodes([node]).with("node", node)
+    }
+
     /// Names the nodes concerned (sorted and de-duplicated, so output is stable).
     pub fn nodes<I, S>(mut self, nodes: I) -> Self
     where
