@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every omswatch check and test: installs what is missing, then formatting,
-# clippy -D warnings, one build, and the whole test suite (unit tests and the
+# clippy -D warnings, rustdoc -D warnings, one build, and the whole test suite (unit tests and the
 # end-to-end tests against real mariadbd, supervisord and network namespaces).
 # Cleans up after itself, also when a test fails. Exit code: 0 only if all passed.
 set -euo pipefail
@@ -12,6 +12,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo doc -D warnings (broken links, HTML in docs)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 echo "== build"
 cargo build --workspace --bins --locked
 echo "== tests"

@@ -15,6 +15,8 @@ use omswatch_agent::probe::supervisor::{SupervisorProbe, SupervisorSettings};
 use omswatch_agent::report::{Probes, Reporter};
 use omswatch_agent::run::{self, Schedule};
 use omswatch_agent::transport::{self, Transport, TransportFlags};
+use omswatch_common::limits::MAX_DISKS;
+use omswatch_common::secret::Secret;
 use omswatch_common::telemetry::chain;
 use omswatch_common::tls::ClientTlsFiles;
 
@@ -83,8 +85,14 @@ struct Args {
     supervisor_user: Option<String>,
     /// supervisord HTTP password [default: from supervisord.conf]. Prefer the
     /// environment variable over the flag: flags show in `ps`.
-    #[arg(long, env = "OMSWATCH_SUPERVISOR_PASSWORD", hide_env_values = true)]
-    supervisor_password: Option<String>,
+    // A Secret, so `Args`'s Debug cannot print it.
+    #[arg(
+        long,
+        env = "OMSWATCH_SUPERVISOR_PASSWORD",
+        hide_env_values = true,
+        value_parser = secret
+    )]
+    supervisor_password: Option<Secret>,
     /// supervisorctl used when XML-RPC fails.
     #[arg(long, default_value = "supervisorctl")]
     supervisorctl: PathBuf,
@@ -150,11 +158,21 @@ async fn main() -> anyhow::Result<()> {
             .map(|h| h.trim().to_string())
             .context("cannot read the host name for the node name: pass --node NAME")?,
     };
+    node_name::check(&node).map_err(|e| anyhow::anyhow!(chain(&e)))?;
+    if args.disk_paths.len() > MAX_DISKS {
+        anyhow::bail!(
+            "{} --disk-path given; the collector accepts at most {MAX_DISKS} filesystems per report",
+            args.disk_paths.len()
+        );
+    }
     let supervisor = SupervisorProbe::new(SupervisorSettings {
         url: args.supervisor.clone(),
         conf: args.supervisor_conf.clone(),
         username: args.supervisor_user.clone(),
-        password: args.supervisor_password.clone(),
+        password: args
+            .supervisor_password
+            .as_ref()
+            .map(|p| p.expose().to_string()),
         supervisorctl: args.supervisorctl.clone(),
         ..SupervisorSettings::default()
     });
@@ -206,6 +224,11 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Parses `--supervisor-password` straight into a [`Secret`].
+fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
+}
+
 /// The transport the flags allow for `collector`, or why the agent must not start.
 fn transport_for(collector: &str, args: &Args) -> anyhow::Result<Transport> {
     let flags = TransportFlags {
@@ -237,4 +260,17 @@ async fn shutdown_signal() {
         Err(_) => return tokio::signal::ctrl_c().await.unwrap_or(()),
     };
     tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term.recv() => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_arguments_hides_the_supervisor_password() {
+        let args = Args::parse_from(["omswatch-agent", "--supervisor-password", "hunter2"]);
+        assert!(!format!("{args:?}").contains("hunter2"));
+        let password = args.supervisor_password.as_ref().map(Secret::expose);
+        assert_eq!(password, Some("hunter2"));
+    }
 }

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use omswatch_common::identity::{self, IdentityError, PeerIdentity, Role};
+use omswatch_common::limits::MAX_NODE_NAME;
 
 /// Why the node's name cannot be settled.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +62,16 @@ pub enum NodeNameError {
         cert_name: String,
         /// The `--cert` file.
         path: PathBuf,
+    },
+    /// A name the collector refuses in every report.
+    #[error(
+        "the node name {name:?} {reason}: the collector would refuse every report; pass --node NAME"
+    )]
+    Unusable {
+        /// The name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
     },
 }
 
@@ -127,6 +138,25 @@ pub fn choose(
         (None, Some(cert)) => Ok(Some(cert.name.clone())),
         (None, None) => Ok(None),
     }
+}
+
+/// Checks that the collector accepts `name` as a node name: not blank, at most
+/// [`MAX_NODE_NAME`] bytes, printable. The agent clips every other field of its
+/// reports, but not this one: it must equal the certificate's name.
+pub fn check(name: &str) -> Result<(), NodeNameError> {
+    let reason = if name.trim().is_empty() {
+        "is empty".to_string()
+    } else if name.len() > MAX_NODE_NAME {
+        format!("is {} bytes long; the limit is {MAX_NODE_NAME}", name.len())
+    } else if name.chars().any(char::is_control) {
+        "contains control characters".to_string()
+    } else {
+        return Ok(());
+    };
+    Err(NodeNameError::Unusable {
+        name: name.to_string(),
+        reason,
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ use crate::probe::node_config;
 use crate::probe::resources::{self, ResourceSources};
 use crate::probe::supervisor::SupervisorProbe;
 
+pub mod clip;
+
 /// Where each probe looks.
 pub struct Probes {
     /// Identity sources.
@@ -53,8 +55,9 @@ impl Reporter {
         }
     }
 
-    /// Runs every probe and builds the next report. config.yaml is read first: it tells the
-    /// health probe its port; the others run together.
+    /// Runs every probe and builds the next report, clipped to the collector's limits
+    /// ([`clip`]). config.yaml is read first: it tells the health probe its port; the
+    /// others run together.
     pub async fn build(&mut self) -> NodeReport {
         let probes = &self.probes;
         let config = node_config::probe(&probes.oms_config).await;
@@ -70,7 +73,7 @@ impl Reporter {
             given => given.to_owned(),
         };
         self.seq += 1;
-        NodeReport {
+        let mut report = NodeReport {
             node: self.node.clone(),
             agent_version: env!("CARGO_PKG_VERSION").to_string(),
             interval_ms: self.interval_ms,
@@ -82,7 +85,11 @@ impl Reporter {
             config: Some(config),
             resources: Some(resources),
             health: Some(health),
-        }
+        };
+        // Clipped here rather than at sending, so `--once` prints what is sent
+        // and change detection compares what the collector will see.
+        clip::clip(&mut report);
+        report
     }
 }
 

@@ -1,20 +1,23 @@
 //! The Reporting service: agents stream NodeReports in. Each report is checked
-//! (rate, limits, then that the certificate's node sent it), handed to the
+//! (that the certificate's node sent it, then rate, then limits), handed to the
 //! aggregator and acknowledged; a refused report ends only its own stream with a
-//! status that names the reason, and never reaches the aggregator.
+//! status that names the reason, and never reaches the aggregator. At shutdown
+//! every stream is ended by the collector, since agents never end theirs.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use omswatch_common::proto::v1::reporting_server::Reporting;
 use omswatch_common::proto::v1::{NodeReport, ReportAck};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
 
-use crate::auth::{self, Authorizer, Reporter};
-use crate::limits::{self, shown};
+use crate::auth::{self, AuthError, Authorizer, Reporter};
+use crate::limits::{self, MAX_NODE_NAME, shown};
 use crate::rate::ReportBucket;
 use crate::state::StateHandle;
 
@@ -27,28 +30,65 @@ pub struct ReportRate {
     pub burst: u32,
 }
 
+/// How many Report streams are still open (their answer not yet finished),
+/// for the shutdown log.
+#[derive(Debug, Clone, Default)]
+pub struct OpenStreams(Arc<AtomicUsize>);
+
+impl OpenStreams {
+    /// Streams open now.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn enter(&self) -> OpenStream {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        OpenStream(Arc::clone(&self.0))
+    }
+}
+
+/// One open stream, counted until dropped.
+struct OpenStream(Arc<AtomicUsize>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The gRPC Reporting service.
 pub struct ReportingService {
     state: StateHandle,
     auth: Authorizer,
     rate: ReportRate,
     max_message_bytes: usize,
+    stop: watch::Receiver<bool>,
+    open: OpenStreams,
 }
 
 impl ReportingService {
-    /// A service feeding `state`, admitting reporters by `auth`.
+    /// A service feeding `state`, admitting reporters by `auth`. When `stop`
+    /// turns true (or its sender is dropped) every stream is ended.
     pub fn new(
         state: StateHandle,
         auth: Authorizer,
         rate: ReportRate,
         max_message_bytes: usize,
+        stop: watch::Receiver<bool>,
     ) -> Self {
         Self {
             state,
             auth,
             rate,
             max_message_bytes,
+            stop,
+            open: OpenStreams::default(),
         }
+    }
+
+    /// The count of this service's open streams.
+    pub fn open_streams(&self) -> OpenStreams {
+        self.open.clone()
     }
 }
 
@@ -72,12 +112,35 @@ impl Reporting for ReportingService {
             state: self.state.clone(),
             bucket: ReportBucket::new(self.rate.per_second, self.rate.burst, Instant::now()),
             max_message_bytes: self.max_message_bytes,
+            stop: self.stop.clone(),
             peer,
             reporter,
         };
         tokio::spawn(stream.pump());
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        // The answer stream carries the count: tonic drops it once the stream
+        // is over for the agent, not merely when the pump has stopped.
+        let open = self.open.enter();
+        let acks = ReceiverStream::new(rx).map(move |ack| {
+            let _open = &open;
+            ack
+        });
+        Ok(Response::new(Box::pin(acks)))
     }
+}
+
+/// Completes once the collector is shutting down (or the server is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
+}
+
+/// A report's node name for a status or a log line: as sent when it is a sane
+/// name, escaped and cut when not. Impersonation is checked before the limits,
+/// so the name may be anything here.
+fn safe_name(node: &str) -> String {
+    let sane = !node.trim().is_empty()
+        && node.len() <= MAX_NODE_NAME
+        && !node.chars().any(char::is_control);
+    if sane { node.to_string() } else { shown(node) }
 }
 
 /// One agent's stream and what it is allowed.
@@ -87,27 +150,30 @@ struct AgentStream {
     state: StateHandle,
     bucket: ReportBucket,
     max_message_bytes: usize,
+    stop: watch::Receiver<bool>,
     peer: String,
     reporter: Reporter,
 }
 
 impl AgentStream {
-    /// Moves the agent's reports into the state until the stream ends or a report is refused.
+    /// Moves the agent's reports into the state until the stream ends, a report
+    /// is refused or the collector shuts down.
     async fn pump(mut self) {
         let peer = self.peer.clone();
         let mut node: Option<String> = None;
         loop {
-            let report = match self.inbound.message().await {
-                Ok(Some(report)) => report,
-                Ok(None) => break,
-                Err(status) => {
+            let report = match self.next().await {
+                None => break,
+                Some(Ok(Some(report))) => report,
+                Some(Ok(None)) => break,
+                Some(Err(status)) => {
                     self.broken(status, node.as_deref()).await;
                     break;
                 }
             };
             if let Err(status) = self.admit(&report) {
                 tracing::warn!(%peer, reporter = %self.reporter, node = %shown(&report.node), %status, "refused a report; ending the stream");
-                let _ = self.acks.send(Err(status)).await; // the agent may have gone already.
+                self.answer(Err(status)).await; // the agent may have gone already.
                 return;
             }
             if node.as_deref() != Some(report.node.as_str()) {
@@ -115,36 +181,71 @@ impl AgentStream {
                 node = Some(report.node.clone());
             }
             let seq = report.seq;
-            if self.state.report(report).await.is_err()
-                || self.acks.send(Ok(ReportAck { seq })).await.is_err()
+            if self.state.report(report).await.is_err() || !self.answer(Ok(ReportAck { seq })).await
             {
                 break;
             }
         }
+        if *self.stop.borrow() {
+            self.shutting_down();
+        }
         tracing::info!(%peer, node = node.as_deref().unwrap_or("?"), "agent disconnected");
     }
 
-    /// Rate first (cheapest), then the limits, then whether this peer may
-    /// speak for the node: the name is only compared once it is known sane.
+    /// The agent's next message, or None once the collector is shutting down
+    /// (checked first, so a chatty agent cannot delay it).
+    async fn next(&mut self) -> Option<Result<Option<NodeReport>, Status>> {
+        tokio::select! {
+            biased;
+            () = stopped(&mut self.stop) => None,
+            next = self.inbound.message() => Some(next),
+        }
+    }
+
+    /// Sends an ack or the status that ends the stream; false when the agent is
+    /// gone, or when shutdown begins while an agent that stopped reading holds
+    /// the send up.
+    async fn answer(&mut self, answer: Result<ReportAck, Status>) -> bool {
+        tokio::select! {
+            biased;
+            () = stopped(&mut self.stop) => false,
+            sent = self.acks.send(answer) => sent.is_ok(),
+        }
+    }
+
+    /// Ends the stream with a status the agent reconnects on. Never waits: the
+    /// acks queued before it are still delivered, and if the queue is full the
+    /// stream simply ends after them.
+    fn shutting_down(&self) {
+        let _ = self
+            .acks
+            .try_send(Err(Status::unavailable("collector shutting down")));
+    }
+
+    /// Identity first, so an impersonation attempt is always answered and
+    /// logged as one whatever else is wrong with the report; then the rate
+    /// (cheapest), then the limits.
     fn admit(&mut self, report: &NodeReport) -> Result<(), Status> {
+        self.reporter
+            .admits(&report.node)
+            .map_err(|e| denied(e, &report.node))?;
         if !self.bucket.take(Instant::now()) {
             return Err(Status::resource_exhausted(
                 "too many reports on this stream (max_reports_per_second / report_burst); reconnect with backoff",
             ));
         }
-        limits::check(report).map_err(|v| Status::invalid_argument(v.to_string()))?;
-        self.reporter.admits(&report.node).map_err(Status::from)
+        limits::check(report).map_err(|v| Status::invalid_argument(v.to_string()))
     }
 
     /// A stream that broke while reading. An oversized or undecodable message
     /// is the peer's fault and gets a status that says so; anything else (a
     /// reset, a disconnect) has nobody left to answer.
-    async fn broken(&self, status: Status, node: Option<&str>) {
+    async fn broken(&mut self, status: Status, node: Option<&str>) {
         let node = node.unwrap_or("?");
         match self.refusal(&status) {
             Some(refusal) => {
                 tracing::warn!(peer = %self.peer, reporter = %self.reporter, %node, reason = %status.message(), "refused a report; ending the stream");
-                let _ = self.acks.send(Err(refusal)).await;
+                self.answer(Err(refusal)).await;
             }
             None => tracing::info!(peer = %self.peer, %node, %status, "agent stream broke"),
         }
@@ -165,5 +266,19 @@ impl AgentStream {
             ),
             _ => None,
         }
+    }
+}
+
+/// The status for a reporter that may not send this report. `admits` names the
+/// report's node as sent; the status (logged here and by the agent) carries it
+/// only made safe.
+fn denied(e: AuthError, node: &str) -> Status {
+    match e {
+        AuthError::WrongNode { cert, .. } => AuthError::WrongNode {
+            cert,
+            report: safe_name(node),
+        }
+        .into(),
+        other => other.into(),
     }
 }

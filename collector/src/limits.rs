@@ -1,4 +1,5 @@
-//! Limits on what a peer may send in one report. The aggregator keeps every
+//! Limits on what a peer may send in one report (the numbers are
+//! [`omswatch_common::limits`], shared with the agent). The aggregator keeps every
 //! node's latest report and the diagnosis, status and bundles render them, so a
 //! report is bounded field by field before it gets there; a refused report names
 //! the field and the limit, and ends only its own stream.
@@ -7,26 +8,12 @@ use std::net::IpAddr;
 
 use omswatch_common::proto::v1::{Identity, NodeConfig, NodeReport, Resources, SupervisorStatus};
 
-/// A node name: a DNS name's length, printable.
-pub const MAX_NODE_NAME: usize = 253;
-/// Programs one supervisord may report.
-pub const MAX_PROGRAMS: usize = 512;
-/// Short labels: program, group and state names, versions, regions, map keys.
-pub const MAX_LABEL: usize = 256;
-/// Free text: descriptions, errors, spawn errors, paths, config values.
-pub const MAX_TEXT: usize = 4096;
-/// A host name (kernel limit is 64, DNS allows 253).
-pub const MAX_HOSTNAME: usize = 253;
-/// One IP address as text (the longest IPv6 text is 45).
-pub const MAX_IP: usize = 64;
-/// Addresses in one IP list (a host with many interfaces or resolver answers).
-pub const MAX_IPS: usize = 1024;
-/// Entries in one config map (config.yaml's top-level keys).
-pub const MAX_MAP_ENTRIES: usize = 256;
-/// The redacted copy of config.yaml (the agent truncates at the same size).
-pub const MAX_REDACTED_TEXT: usize = 64 * 1024;
-/// Filesystems in one report.
-pub const MAX_DISKS: usize = 64;
+// The numbers live in omswatch_common so the agent clips its reports to the
+// very limits checked here; re-exported so callers keep naming them from here.
+pub use omswatch_common::limits::{
+    MAX_CONFIG_LINES, MAX_DISKS, MAX_HOSTNAME, MAX_IP, MAX_IPS, MAX_LABEL, MAX_MAP_ENTRIES,
+    MAX_NODE_NAME, MAX_PROGRAMS, MAX_REDACTED_TEXT, MAX_TEXT,
+};
 
 /// One way a report breaks the limits; the text names the field and the limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -180,7 +167,7 @@ fn check_config(c: &NodeConfig) -> Result<(), Violation> {
         MAX_MAP_ENTRIES,
     )?;
     // One line number per key, secret or not.
-    count("config.lines", c.lines.len(), 2 * MAX_MAP_ENTRIES)?;
+    count("config.lines", c.lines.len(), MAX_CONFIG_LINES)?;
     for (key, value) in &c.values {
         label("config.values key", key)?;
         len(&format!("config.values[{}]", shown(key)), value, MAX_TEXT)?;

@@ -155,18 +155,37 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on ctrl-c or SIGTERM (systemd, docker stop).
+/// Completes on ctrl-c or SIGTERM (systemd, docker stop). A signal that cannot
+/// be watched is logged and left out, rather than stopping the collector at once.
 async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return ctrl_c.await.unwrap_or(()),
-            };
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    tokio::select! {
+        () = ctrl_c() => tracing::info!("interrupted (ctrl-c); stopping"),
+        () = terminate() => tracing::info!("SIGTERM received; stopping"),
     }
-    #[cfg(not(unix))]
-    ctrl_c.await.unwrap_or(());
+}
+
+async fn ctrl_c() {
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::warn!(error = %e, "cannot watch ctrl-c");
+        std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(unix)]
+async fn terminate() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            term.recv().await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending::<()>().await;
 }

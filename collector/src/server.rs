@@ -1,8 +1,9 @@
 //! Wiring: the aggregator, the poller and the gRPC server, all stopped by one
-//! shutdown future (ctrl-c in the binary, a test's own future in tests).
+//! shutdown future (ctrl-c or SIGTERM in the binary, a test's own future in tests).
 
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::time::Duration;
 
 use omswatch_common::diagnose::diagnose;
 use omswatch_common::findings::Finding;
@@ -11,14 +12,21 @@ use omswatch_common::proto::v1::query_server::QueryServer;
 use omswatch_common::proto::v1::reporting_server::ReportingServer;
 use omswatch_common::snapshot::RegionInput;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio::sync::watch;
+use tonic::transport::server::Router;
 
-use crate::ingest::{ReportRate, ReportingService};
+use crate::ingest::{OpenStreams, ReportRate, ReportingService};
 use crate::metadb::MetaDbReader;
 use crate::query::QueryService;
 use crate::settings::{Settings, SettingsError};
 use crate::state::{self, StateHandle};
 use crate::transport::{self, Security, TransportError};
+
+/// How long shutdown waits for the connections to close once every agent
+/// stream has been ended: a peer that keeps a call open (or stopped reading)
+/// must not keep the collector up. Well under systemd's TimeoutStopSec (15 s),
+/// so the collector exits by itself rather than by SIGKILL.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why the collector stopped or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -63,30 +71,65 @@ pub async fn run(
         burst: settings.report_burst,
     };
     let limit = settings.max_message_bytes;
-    let reporting = ReportingServer::new(ReportingService::new(
-        state.clone(),
-        auth.clone(),
-        rate,
-        limit,
-    ))
-    .max_decoding_message_size(limit);
+    let (stop, stopping) = watch::channel(false);
+    let service = ReportingService::new(state.clone(), auth.clone(), rate, limit, stopping);
+    let open = service.open_streams();
+    let reporting = ReportingServer::new(service).max_decoding_message_size(limit);
     let query = QueryServer::new(QueryService::new(state, auth)).max_decoding_message_size(limit);
     tracing::info!(
         listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         tls = !settings.insecure,
         "collector serving"
     );
-    let served = server
-        .add_service(reporting)
-        .add_service(query)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await;
+    let router = server.add_service(reporting).add_service(query);
+    let served = serve(router, listener, shutdown, &stop, &open).await;
     poller.abort();
     if let Some(task) = token_watch {
         task.abort();
     }
     tracing::info!("collector stopped");
     Ok(served?)
+}
+
+/// Serves until `shutdown`, then ends every agent stream through `stop`:
+/// tonic's graceful shutdown waits for all connections to close, and an agent
+/// never closes its Report stream. Returns at the latest DRAIN_TIMEOUT later.
+async fn serve(
+    router: Router,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    stop: &watch::Sender<bool>,
+    open: &OpenStreams,
+) -> Result<(), tonic::transport::Error> {
+    let signal = async {
+        shutdown.await;
+        tracing::info!(
+            report_streams = open.count(),
+            "shutting down: ending agent streams"
+        );
+        stop.send_replace(true);
+    };
+    let serving = router.serve_with_incoming_shutdown(transport::incoming(listener), signal);
+    tokio::select! {
+        served = serving => served,
+        () = drain_deadline(stop.subscribe()) => {
+            tracing::warn!(
+                report_streams = open.count(),
+                "connections still open {}s after shutdown began; exiting without them",
+                DRAIN_TIMEOUT.as_secs()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Completes DRAIN_TIMEOUT after `stopping` turns true.
+async fn drain_deadline(mut stopping: watch::Receiver<bool>) {
+    if stopping.wait_for(|stop| *stop).await.is_err() {
+        // The sender outlives the server; were it gone, never cut the serving short.
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(DRAIN_TIMEOUT).await;
 }
 
 /// Every tick: re-read each config.yaml (edits are picked up without a restart),

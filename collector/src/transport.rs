@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::auth::Authorizer;
@@ -16,6 +18,19 @@ use crate::tokens::{self, TokenError};
 
 /// A peer that opens TCP but never finishes the handshake is dropped after this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An agent whose host crashed or lost its network leaves a half-open
+/// connection that would hold its stream and buffers forever: the server pings
+/// every open connection this often when it is quiet...
+const HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// ...and drops it when the ping is not answered within this.
+const HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// TCP keepalive catches a dead peer too when HTTP/2 is stuck behind a full
+/// send buffer and cannot deliver its ping.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+/// An agent needs one stream and an operator one at a time; the cap stops one
+/// connection from opening streams (each with its own task and buffers) without bound.
+const MAX_CONCURRENT_STREAMS: u32 = 64;
 
 /// Why the listener cannot be set up. Never holds key material or tokens.
 #[derive(Debug, thiserror::Error)]
@@ -66,13 +81,13 @@ pub fn prepare(settings: &Settings) -> Result<Security, TransportError> {
     if settings.insecure {
         warn_insecure(settings);
         return Ok(Security {
-            server: Server::builder(),
+            server: builder(),
             auth: Authorizer::open(),
             token_watch: None,
         });
     }
     let tls = server_tls(settings)?;
-    let server = Server::builder()
+    let server = builder()
         .tls_config(tls)
         .map_err(|e| TransportError::Tls(omswatch_common::telemetry::chain(&e)))?;
     let (tokens, token_watch) = match &settings.token_file {
@@ -92,6 +107,22 @@ pub fn prepare(settings: &Settings) -> Result<Security, TransportError> {
         auth: Authorizer::verified(tokens),
         token_watch,
     })
+}
+
+/// The server with the keepalives and the stream cap, TLS or not.
+fn builder() -> Server {
+    Server::builder()
+        .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(HTTP2_KEEPALIVE_TIMEOUT))
+        .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
+}
+
+/// The connections accepted on `listener`. tonic ignores `Server::tcp_keepalive`
+/// and `tcp_nodelay` for a listener it did not bind itself, so they are set here.
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(TCP_KEEPALIVE))
 }
 
 /// Client certificates are optional at the handshake because operators may use

@@ -138,6 +138,53 @@ async fn a_node_reporting_as_another_is_denied_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn impersonation_is_denied_before_limits_and_rate() {
+    let pki = Pki::new();
+    let settings = omswatch_collector::settings::Settings {
+        max_reports_per_second: 0.1,
+        report_burst: 1,
+        ..pki.settings()
+    };
+    let collector = Collector::start(settings).await;
+    let node_a = pki.issue(Role::Node, "oms-a");
+    let open = || async {
+        let ch = channel(&pki, collector.addr, Some(&node_a))
+            .await
+            .expect("ch");
+        Agent::open(ch).await.expect("stream")
+    };
+    // Another node's name on a report that also breaks a limit.
+    let mut forged = report("oms-b", 1);
+    forged.region = "r".repeat(10_000);
+    let denied = open().await.send(forged).await.expect_err("forged");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+    assert_eq!(
+        denied.message(),
+        "certificate is for node oms-a, report is for oms-b"
+    );
+    // A name that is itself over-long and holds control characters is shown
+    // escaped and cut, never as sent.
+    let nasty = format!("oms-b\u{1b}[2J{}", "x".repeat(100_000));
+    let denied = open()
+        .await
+        .send(report(&nasty, 1))
+        .await
+        .expect_err("forged");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+    let text = denied.message();
+    assert!(
+        text.starts_with("certificate is for node oms-a, report is for \"oms-b\\u{1b}[2J"),
+        "{text}"
+    );
+    assert!(text.len() < 200 && !text.contains('\u{1b}'), "{text}");
+    // Over the rate, the forged report is still answered as a forgery.
+    let mut agent = open().await;
+    assert!(agent.send(report("oms-a", 1)).await.is_ok());
+    let denied = agent.send(report("oms-b", 2)).await.expect_err("forged");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+}
+
+#[tokio::test]
 async fn only_operators_may_query_and_only_nodes_may_report() {
     let pki = Pki::new();
     let collector = Collector::start(pki.settings()).await;

@@ -70,14 +70,25 @@ async fn malformed_reports_are_invalid_arguments_naming_the_field() {
         });
         r
     };
-    let control = report("oms-a\u{1b}[2J", 1);
+    // The node name must match the certificate before its form is checked
+    // (see the insecure test below), so the control characters go elsewhere.
+    let control = {
+        let mut r = report("oms-a", 1);
+        if let Some(id) = r.identity.as_mut() {
+            id.hostname = "oms-a\u{1b}[2J".into();
+        }
+        r
+    };
     let cases = [
         (bad_ip, "identity.hostname_ips[0]"),
         (
             too_many,
             "supervisor.programs has 513 entries; the limit is 512",
         ),
-        (control, "control characters"),
+        (
+            control,
+            "identity.hostname \"oms-a\\u{1b}[2J\" contains control characters",
+        ),
     ];
     let mut neighbour = agent(&pki, &collector, "oms-b").await;
     for (seq, (bad, field)) in (1..).zip(cases) {
@@ -123,4 +134,32 @@ async fn a_stream_over_its_rate_is_resource_exhausted() {
     // A new stream of another node has its own bucket.
     let mut calm = agent(&pki, &collector, "oms-b").await;
     assert!(calm.send(report("oms-b", 1)).await.is_ok());
+}
+
+#[tokio::test]
+async fn without_certificates_node_names_are_still_checked() {
+    let pki = Pki::new();
+    let settings = omswatch_collector::settings::Settings {
+        insecure: true,
+        ..pki.settings()
+    };
+    let collector = Collector::start(settings).await;
+    let ch = tonic::transport::Endpoint::from_shared(format!("http://{}", collector.addr))
+        .expect("url")
+        .connect()
+        .await
+        .expect("plain text");
+    for (name, field) in [
+        ("oms-a\u{1b}[2J", "control characters"),
+        (
+            &*"x".repeat(254),
+            "node is 254 bytes long; the limit is 253",
+        ),
+        ("", "without a node name"),
+    ] {
+        let mut agent = Agent::open(ch.clone()).await.expect("stream");
+        let refused = agent.send(report(name, 1)).await.expect_err(field);
+        assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+        assert!(refused.message().contains(field), "{refused:?}");
+    }
 }

@@ -76,6 +76,15 @@ async fn tokens_passwords_and_keys_never_reach_the_logs() {
     .expect("stream");
     assert!(agent.send(report("oms-a", 1)).await.is_ok());
     assert!(agent.send(report("oms-b", 2)).await.is_err());
+    // A forged name built to rewrite the operator's terminal.
+    let mut forger = Agent::open(
+        channel(&pki, collector.addr, Some(&node))
+            .await
+            .expect("ch"),
+    )
+    .await
+    .expect("stream");
+    assert!(forger.send(report("oms-b\u{1b}[2J", 1)).await.is_err());
     // Let the poller fail against the (closed) MetaDB port a few times.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let mut query = QueryClient::new(anonymous);
@@ -99,6 +108,10 @@ async fn tokens_passwords_and_keys_never_reach_the_logs() {
         "{logs}"
     );
     assert!(logs.contains("MetaDB"), "the poller ran:\n{logs}");
+    assert!(
+        !logs.contains('\u{1b}') && logs.contains(r#"report is for \"oms-b\\u{1b}[2J\""#),
+        "the forged name is logged escaped:\n{logs}"
+    );
     for secret in [TOKEN, WRONG_TOKEN, PASSWORD, "PRIVATE KEY"] {
         assert!(
             !logs.contains(secret),

@@ -11,6 +11,7 @@ pub mod diagnose;
 pub mod findings;
 pub mod identity;
 pub mod ip;
+pub mod limits;
 pub mod oms_config;
 pub mod proto;
 pub mod secret;

@@ -130,16 +130,23 @@ pub fn security(url: &str, insecure: bool, allow_remote: bool) -> Result<Securit
     }
 }
 
-/// Whether a collector URL's host is a loopback address (where plain text is tolerable).
+/// Whether a collector URL's host is a loopback address (where plain text is
+/// tolerable). Parsed as a URI, so `http://127.0.0.1:1@192.0.2.2` is judged by its
+/// real host (192.0.2.2); a URL with user info is never loopback.
 pub fn is_loopback_url(url: &str) -> bool {
-    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
+    let Ok(uri) = url.parse::<tonic::codegen::http::Uri>() else {
         return false;
     };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    let Some(authority) = uri.authority() else {
+        return false;
     };
+    if authority.as_str().contains('@') {
+        return false;
+    }
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host
             .parse::<std::net::IpAddr>()
@@ -165,6 +172,8 @@ mod tests {
             "http://[fe80::1]:1",
             "garbage",
             "http://localhost.evil.com:1",
+            "http://127.0.0.1:1@192.0.2.2",
+            "http://localhost@10.0.0.1:9470",
         ] {
             assert!(!is_loopback_url(url), "{url}");
         }

@@ -98,3 +98,28 @@ fn unreadable_keys_and_foreign_certificates_are_explained() {
     let plain = from_pem(Path::new("ca.pem"), ca.pem().cert.as_bytes()).expect_err("no identity");
     assert!(matches!(plain, NodeNameError::Identity { .. }), "{plain}");
 }
+
+#[test]
+fn check_agrees_with_the_collector_on_node_names() {
+    let long = "n".repeat(254);
+    for name in [
+        "n1",
+        "oms-node-1.example",
+        " ",
+        "",
+        "a\u{1b}b",
+        long.as_str(),
+    ] {
+        let report = omswatch_common::proto::v1::NodeReport {
+            node: name.into(),
+            ..Default::default()
+        };
+        let collector = omswatch_collector::limits::check(&report).is_ok();
+        assert_eq!(check(name).is_ok(), collector, "{name:?}");
+    }
+    let err = check(&long).expect_err("too long");
+    assert!(
+        err.to_string().contains("254 bytes long; the limit is 253"),
+        "{err}"
+    );
+}

@@ -1,7 +1,7 @@
 //! Why a connection to the collector ended, and the log line that says what
-//! to do about it. A refusal or a TLS failure is logged at error with the
-//! collector's reason and the fix; a lost connection is a warning (the
-//! collector may just be restarting).
+//! to do about it. A refusal (of this agent or of its report) or a TLS failure
+//! is logged at error with the collector's reason and the fix; a lost
+//! connection is a warning (the collector may just be restarting).
 
 use std::time::Duration;
 
@@ -11,7 +11,8 @@ use tonic::Code;
 /// Why a connection to the collector ended.
 #[derive(Debug)]
 pub enum Ended {
-    /// The collector refused this agent (PermissionDenied or Unauthenticated).
+    /// The collector refused this agent (PermissionDenied, Unauthenticated) or
+    /// its report (InvalidArgument, ResourceExhausted).
     Refused(tonic::Status),
     /// TLS failed: the CA, a certificate or the collector's names do not fit.
     Tls(String),
@@ -72,7 +73,7 @@ impl Ended {
         match self {
             Ended::Refused(status) => tracing::error!(
                 %collector, %node, code = ?status.code(), reason = status.message(), ?retry_in,
-                "the collector refused this agent: {}", refusal_fix(status.code())
+                "{}", refusal_fix(status.code())
             ),
             Ended::Tls(reason) => tracing::error!(
                 %collector, %node, %reason, ?retry_in,
@@ -106,21 +107,74 @@ impl std::fmt::Display for Ended {
     }
 }
 
-/// Whether `code` means the collector refused this agent.
+/// Whether `code` means the collector refused this agent or its report. A
+/// refused report is refused again after every reconnect, so the node never
+/// appears: that must be an error in the log, not a lost connection.
 fn refusal(code: Code) -> bool {
-    matches!(code, Code::PermissionDenied | Code::Unauthenticated)
+    matches!(
+        code,
+        Code::PermissionDenied
+            | Code::Unauthenticated
+            | Code::InvalidArgument
+            | Code::ResourceExhausted
+    )
 }
 
-/// What to do about a refusal with `code`.
-fn refusal_fix(code: Code) -> &'static str {
+/// What the log says of a report that broke a limit. The agent clips its
+/// reports to the collector's limits, so this is a bug in one or the other.
+const LIMIT_BROKEN: &str = "the collector refused this agent's report: this agent's report broke a \
+     collector limit; please report this as a bug, with the reason and the output of \
+     `omswatch-agent --once`";
+
+/// What the log says of a refusal with `code`, and what to do about it.
+fn refusal_fix(code: Code) -> String {
     match code {
-        Code::PermissionDenied => {
-            "it accepted the certificate but not these reports: a node certificate may only report, \
-             and only for the node it names (omswatch://node/NAME); --node must match it"
+        Code::PermissionDenied => "the collector refused this agent: it accepted the certificate \
+             but not these reports: a node certificate may only report, and only for the node it \
+             names (omswatch://node/NAME); --node must match it"
+            .into(),
+        Code::InvalidArgument => LIMIT_BROKEN.into(),
+        // The collector's rate and size limits answer ResourceExhausted too, and
+        // those are its settings, not a bug; the reason says which it was.
+        Code::ResourceExhausted => format!(
+            "{LIMIT_BROKEN}; unless the reason names max_reports_per_second, report_burst or \
+             max_message_bytes: then the collector's setting is below what this agent sends \
+             (raise it, or --interval and --probe-every)"
+        ),
+        _ => "the collector refused this agent: it did not accept this agent's certificate: pass \
+             --cert and --key of a node certificate issued by the collector's CA (omswatch certs \
+             node --dir DIR --name NODE)"
+            .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_report_is_a_refusal_that_asks_for_a_bug_report() {
+        for status in [
+            tonic::Status::invalid_argument("config.redacted_text is 65563 bytes long"),
+            tonic::Status::resource_exhausted("report larger than max_message_bytes"),
+        ] {
+            let code = status.code();
+            let ended = Ended::status("the stream ended", status);
+            assert!(matches!(ended, Ended::Refused(_)), "{ended}");
+            let text = refusal_fix(code);
+            assert!(
+                text.contains(
+                    "this agent's report broke a collector limit; please report this as a bug"
+                ),
+                "{text}"
+            );
         }
-        _ => {
-            "it did not accept this agent's certificate: pass --cert and --key of a node certificate \
-             issued by the collector's CA (omswatch certs node --dir DIR --name NODE)"
-        }
+        assert!(refusal_fix(Code::ResourceExhausted).contains("max_message_bytes"));
+    }
+
+    #[test]
+    fn an_unavailable_collector_is_a_lost_connection() {
+        let ended = Ended::status("cannot connect", tonic::Status::unavailable("down"));
+        assert!(matches!(ended, Ended::Lost(_)), "{ended}");
     }
 }

@@ -197,3 +197,50 @@ async fn certificate_problems_are_tls_failures() {
         "{ended}"
     );
 }
+
+/// A collector that takes the stream and never acknowledges: what a half-open
+/// connection looks like from the agent.
+struct SilentCollector;
+
+#[tonic::async_trait]
+impl Reporting for SilentCollector {
+    type ReportStream = Pin<Box<dyn Stream<Item = Result<ReportAck, Status>> + Send>>;
+
+    async fn report(
+        &self,
+        request: Request<Streaming<NodeReport>>,
+    ) -> Result<Response<Self::ReportStream>, Status> {
+        let mut inbound = request.into_inner();
+        tokio::spawn(async move { while let Ok(Some(_)) = inbound.message().await {} });
+        Ok(Response::new(Box::pin(futures::stream::pending())))
+    }
+}
+
+#[tokio::test]
+async fn a_collector_that_stops_acknowledging_ends_the_session() {
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let listener = tokio::net::TcpListener::bind((loopback, 0))
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let router = Server::builder().add_service(ReportingServer::new(SilentCollector));
+    tokio::spawn(router.serve_with_incoming(TcpListenerStream::new(listener)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schedule = Schedule {
+        collector: format!("http://127.0.0.1:{port}"),
+        transport: Transport::Plain,
+        interval: Duration::from_millis(300),
+        probe_every: Duration::from_millis(100),
+        backoff_cap: Duration::from_secs(1),
+    };
+    let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_secs(1));
+    let mut reporter = reporter(dir.path(), "n1");
+    let ended = session(&mut reporter, &schedule, &mut backoff);
+    let ended = tokio::time::timeout(Duration::from_secs(20), ended)
+        .await
+        .unwrap_or_else(|_| Ended::Lost("test timed out".into()));
+    assert!(
+        matches!(&ended, Ended::Lost(r) if r.contains("no acknowledgement")),
+        "{ended}"
+    );
+}

@@ -103,23 +103,37 @@ fn code(result: Result<ClusterStatus, anyhow::Error>) -> Option<tonic::Code> {
 }
 
 #[tokio::test]
-async fn the_token_file_becomes_a_bearer_header() {
-    let url = serve(None).await;
+async fn the_token_file_becomes_a_bearer_header_over_tls_only() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let ca = Ca::create("test", Validity::days(1)).expect("ca");
+    let (ca_file, _) = write_pair(dir.path(), "ca", ca.pem()).expect("write ca");
     let token = dir.path().join("token");
     std::fs::write(&token, format!("# ops\n{TOKEN}\n")).expect("write");
-    let token = token.display().to_string();
+    let (ca_file, token) = (ca_file.display().to_string(), token.display().to_string());
+    let tls_url = serve(Some(&ca)).await;
     let with = ask(&strings(&[
         "--collector",
-        &url,
-        "--insecure",
+        &tls_url,
+        "--ca",
+        &ca_file,
         "--token-file",
         &token,
     ]))
     .await;
     assert!(with.is_ok(), "{with:?}");
-    let without = ask(&strings(&["--collector", &url, "--insecure"])).await;
+    let without = ask(&strings(&["--collector", &tls_url, "--ca", &ca_file])).await;
     assert_eq!(code(without), Some(tonic::Code::Unauthenticated));
+    // Over plain text the token stays home: the guard sees no credentials.
+    let plain_url = serve(None).await;
+    let plain = ask(&strings(&[
+        "--collector",
+        &plain_url,
+        "--insecure",
+        "--token-file",
+        &token,
+    ]))
+    .await;
+    assert_eq!(code(plain), Some(tonic::Code::Unauthenticated));
 }
 
 #[tokio::test]

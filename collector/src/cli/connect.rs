@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use omswatch_common::proto::v1::query_client::QueryClient;
 use omswatch_common::secret::Secret;
-use omswatch_common::tls::{ClientTlsFiles, Security, SecurityError, is_loopback_url, security};
+use omswatch_common::tls::{ClientTlsFiles, Security, SecurityError, security};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -132,10 +132,10 @@ pub fn plan(args: &ConnectArgs) -> Result<Plan, ConnectError> {
             if args.ca.is_some() || args.cert.is_some() || args.key.is_some() {
                 warnings.push("--ca, --cert and --key are not used with an http:// URL".into());
             }
-            if args.token_file.is_some() && !is_loopback_url(url) {
-                warnings.push(format!(
-                    "the bearer token crosses the network to {url} in plain text"
-                ));
+            if args.token_file.is_some() {
+                // An insecure collector ignores tokens anyway; sending one in plain
+                // text would only hand it to whoever listens on the way.
+                warnings.push("--token-file is not sent over an http:// URL".into());
             }
             Ok(Plan {
                 tls: None,
@@ -231,7 +231,10 @@ impl ConnectArgs {
     /// Checks the flags and reads the token: everything short of connecting.
     pub fn connection(&self) -> Result<Connection, ConnectError> {
         let plan = plan(self)?;
-        let token = self.token_file.as_deref().map(read_token).transpose()?;
+        let token = match plan.tls {
+            Some(_) => self.token_file.as_deref().map(read_token).transpose()?,
+            None => None, // never in plain text (see `plan`)
+        };
         let auth = BearerAuth::new(token.as_ref()).map_err(|_| TokenError::Invalid {
             path: self.token_file.clone().unwrap_or_default(),
         })?;

@@ -89,7 +89,7 @@ fn the_default_collector_is_https_on_loopback() {
 }
 
 #[test]
-fn plain_text_warns_about_unused_files_and_a_token_on_the_wire() {
+fn plain_text_warns_about_unused_files_and_a_token_left_unsent() {
     let plan = connect::plan(&args(&[
         "--collector",
         "http://10.0.0.5:9470",
@@ -103,7 +103,10 @@ fn plain_text_warns_about_unused_files_and_a_token_on_the_wire() {
     .expect("plan");
     let text = plan.warnings.join("\n");
     assert!(text.contains("not used with an http:// URL"), "{text}");
-    assert!(text.contains("in plain text"), "{text}");
+    assert!(
+        text.contains("--token-file is not sent over an http:// URL"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -150,10 +153,13 @@ fn the_connection_never_shows_the_token() {
     let file = dir.path().join("token");
     std::fs::write(&file, "hunter2\n").expect("write");
     let path = file.display().to_string();
+    let ca = crate::certs::Ca::create("t", crate::certs::Validity::days(1)).expect("ca");
+    let (ca_file, _) = crate::certs::write_pair(dir.path(), "ca", ca.pem()).expect("write ca");
     let connection = args(&[
         "--collector",
-        "http://127.0.0.1:1",
-        "--insecure",
+        "https://127.0.0.1:1",
+        "--ca",
+        &ca_file.display().to_string(),
         "--token-file",
         &path,
     ])

@@ -2,6 +2,7 @@
 //! and the exit code both share.
 
 pub mod json;
+pub mod printable;
 pub mod table;
 
 use omswatch_common::proto::v1::ClusterStatus;

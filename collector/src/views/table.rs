@@ -19,6 +19,8 @@ const HEADERS: [&str; 8] = [
 
 /// The table text of a status.
 pub fn render(status: &pb::ClusterStatus, collector: &str) -> String {
+    let status = &super::printable::sanitized(status);
+    let collector = super::printable::printable(collector);
     let mut out = String::new();
     let _ = writeln!(out, "omswatch status of {collector}: {}", summary(status));
     out.push('\n');

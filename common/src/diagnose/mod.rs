@@ -3,7 +3,7 @@
 //! Each runbook step or topic is one module that appends findings (config.yaml:
 //! `config`, `installer`, `cm_nodes`, `cm_url`, `drift`; the runbook's steps:
 //! `liveness`, `identity`, `regions`, `metadb`, `metadb_rows`, `components`;
-//! the node's own health: `health`, `resources`); [`context`] indexes the
+//! the node's own health: `health`, `resources`); `context` indexes the
 //! snapshot once (live nodes, regions, who claims which IP) so rules stay short.
 //! Nothing here does I/O or reads a clock: the snapshot carries `now`.
 

@@ -14,23 +14,38 @@ use crate::proto::v1::NodeConfig;
 /// Replaces a secret value in redacted text and bundles.
 pub const REDACTED: &str = "<redacted>";
 
-/// Largest redacted text carried in a report; config.yaml files are a few KiB.
-const MAX_REDACTED_TEXT: usize = 64 * 1024;
+/// Largest redacted text carried in a report, marker included: the collector
+/// refuses a longer one.
+const MAX_REDACTED_TEXT: usize = crate::limits::MAX_REDACTED_TEXT;
+/// Ends a redacted text cut to [`MAX_REDACTED_TEXT`].
+const TRUNCATED: &str = "\n# (truncated by omswatch)\n";
+
+/// Words that mark a key, or a line, as holding a secret. Deliberately broad
+/// ("pass" also matches "passphrase"; "_key" matches api_key, access_key,
+/// ssh_key): hiding a harmless value costs a support engineer a question,
+/// showing a password costs the password.
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "secret",
+    "token",
+    "credential",
+    "private_key",
+    "_key",
+    "apikey",
+];
 
 /// Whether a config key holds a secret (passwords, tokens, keys).
 pub fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    [
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "credential",
-        "private_key",
-        "access_key",
-    ]
-    .iter()
-    .any(|word| key.contains(word))
+    mentions_secret(key)
+}
+
+/// Whether `text` contains any of the [`SECRET_WORDS`], in any case.
+fn mentions_secret(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|word| text.contains(word))
 }
 
 /// A digest that shows whether two secrets are equal without revealing them.
@@ -46,33 +61,50 @@ pub fn digest(key: &str, value: &str) -> String {
     hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// `text` with the value of every secret key replaced by [`REDACTED`]: at any
-/// depth, in list items and in commented-out lines (an old password left in a
-/// comment is still a password). Line-based so comments and layout survive for a
-/// support engineer; a secret's block-scalar continuation lines are dropped.
+/// `text` with every secret replaced by [`REDACTED`]. Line-based so comments and
+/// layout survive for a support engineer, and conservative:
+/// - a secret key's value goes, at any depth, in list items and in
+///   commented-out lines, with its continuation lines (more indented, or `- `
+///   items at the same indent, as YAML allows under a key);
+/// - any other line that mentions a secret word anywhere (a flow mapping
+///   `{url: x, password: y}`, a trailing `# password: y` comment) loses its
+///   whole value.
 pub fn redact_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut secret_indent: Option<usize> = None;
     for line in text.lines() {
-        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
         if let Some(key_indent) = secret_indent {
-            if !line.trim().is_empty() && indent > key_indent {
-                continue; // continuation of a secret value
+            let continues = !trimmed.is_empty()
+                && (indent > key_indent || (indent == key_indent && trimmed.starts_with('-')));
+            if continues {
+                continue;
             }
             secret_indent = None;
         }
-        match secret_key_prefix(line) {
-            Some(prefix) => {
-                out.push_str(&format!("{prefix} \"{REDACTED}\"\n"));
-                secret_indent = Some(indent);
-            }
-            None => {
-                out.push_str(line);
-                out.push('\n');
-            }
+        if let Some(prefix) = secret_key_prefix(line) {
+            out.push_str(&format!("{prefix} \"{REDACTED}\"\n"));
+            secret_indent = Some(indent);
+        } else if mentions_secret(line) {
+            out.push_str(&redact_line(line));
+        } else {
+            out.push_str(line);
+            out.push('\n');
         }
     }
     out
+}
+
+/// A line that mentions a secret somewhere in its value or comment: keep its key
+/// (text before the first `:`, when that comes before any `{`, `[` or `#`), drop the rest.
+fn redact_line(line: &str) -> String {
+    let indent = &line[..line.len() - line.trim_start().len()];
+    let structural = line.find(['{', '[', '#']).unwrap_or(line.len());
+    match line.find(':').filter(|&colon| colon < structural) {
+        Some(colon) => format!("{} \"{REDACTED}\"\n", &line[..=colon]),
+        None => format!("{indent}# {REDACTED} (a line that mentions a secret)\n"),
+    }
 }
 
 /// For a line `[#] [- ]key: value` whose key is secret, the text up to and including the `:`.
@@ -122,12 +154,13 @@ pub fn summarize(path: &str, text: &str) -> NodeConfig {
     };
     let mut redacted = redact_text(text);
     if redacted.len() > MAX_REDACTED_TEXT {
-        let mut cut = MAX_REDACTED_TEXT;
+        // Room for the marker, so the whole stays within the limit.
+        let mut cut = MAX_REDACTED_TEXT.saturating_sub(TRUNCATED.len());
         while !redacted.is_char_boundary(cut) {
             cut -= 1;
         }
         redacted.truncate(cut);
-        redacted.push_str("\n# (truncated by omswatch)\n");
+        redacted.push_str(TRUNCATED);
     }
     summary.redacted_text = redacted;
     let map = match serde_yaml::from_str::<Value>(text) {
@@ -217,6 +250,39 @@ mod tests {
         }
         assert!(s.redacted_text.contains("  user: u"), "{}", s.redacted_text);
         assert!(s.values["tsdb"].contains("url: http://x"), "{:?}", s.values);
+    }
+
+    #[test]
+    fn flow_maps_same_indent_lists_trailing_comments_and_api_keys_are_redacted() {
+        let text = "tsdb: {url: x, password: FlowLeakPw}\npasswords:\n- ListLeakPw\n- ListLeakPw2\ncm_nodes:\n- 10.0.0.1\n\
+                    oms_meta_user2: x  # oms_meta_password: TrailingLeakPw\napi_key: ApiKeyLeak\n# the old pwd was OldLeak\n";
+        let s = summarize("/c.yaml", text);
+        let all = format!("{s:?}");
+        for secret in [
+            "FlowLeakPw",
+            "ListLeakPw",
+            "ListLeakPw2",
+            "TrailingLeakPw",
+            "ApiKeyLeak",
+            "OldLeak",
+        ] {
+            assert!(
+                !all.contains(secret),
+                "{secret} leaked: {}",
+                s.redacted_text
+            );
+        }
+        assert!(
+            s.redacted_text.contains("cm_nodes:\n- 10.0.0.1\n"),
+            "{}",
+            s.redacted_text
+        );
+        assert!(
+            s.secret_digests.contains_key("api_key"),
+            "{:?}",
+            s.secret_digests
+        );
+        assert!(s.values["tsdb"].contains("url: x"), "{:?}", s.values);
     }
 
     #[test]
