@@ -54,19 +54,45 @@ impl MetaDbReader {
              FROM {}.`heart_beat` WHERE task_name = 'supervisor'",
             region.drc_cm_heartbeat_db.quoted()
         );
+        // An unreachable MetaDB must cost one timeout per region and tick, not
+        // three: once the connection is gone, the other tables share its failure.
         let hosts = self
             .query(&region.meta, &host_sql, &host_target)
             .await
             .map(|rows| rows.iter().map(host_row).collect());
-        let heartbeats = self
-            .query(&region.meta, &hb_sql, &hb_target)
-            .await
-            .map(|rows| rows.iter().map(heartbeat_row).collect());
-        let clock = self.clock(&region.meta).await;
+        let heartbeats = match self.lost_connection(&region.meta, &hosts) {
+            Some(reason) => Err(MetaDbFailure {
+                target: hb_target,
+                reason,
+            }),
+            None => self
+                .query(&region.meta, &hb_sql, &hb_target)
+                .await
+                .map(|rows| rows.iter().map(heartbeat_row).collect()),
+        };
+        let clock = match self.lost_connection(&region.meta, &heartbeats) {
+            Some(_) => None,
+            None => self.clock(&region.meta).await,
+        };
         MetaDbView {
             hosts,
             heartbeats,
             clock,
+        }
+    }
+
+    /// Why the last query failed, when it also lost the connection (a database
+    /// error such as a missing table keeps it, and the next query may succeed).
+    fn lost_connection<T>(
+        &self,
+        meta: &MetaDbTarget,
+        last: &Result<T, MetaDbFailure>,
+    ) -> Option<String> {
+        match last {
+            Err(failure) if !self.connections.contains_key(&key_of(meta)) => {
+                Some(failure.reason.clone())
+            }
+            _ => None,
         }
     }
 
