@@ -17,6 +17,7 @@ pub mod convert;
 pub mod ingest;
 pub mod limits;
 pub mod metadb;
+pub mod persist;
 pub mod query;
 pub mod rate;
 pub mod server;

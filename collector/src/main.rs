@@ -76,6 +76,11 @@ struct Args {
     /// 16 characters each, e.g. `openssl rand -hex 32`); re-read when it changes.
     #[arg(long, env = "OMSWATCH_TOKEN_FILE", value_name = "FILE")]
     token_file: Option<PathBuf>,
+    /// Keep every node's latest report in FILE across restarts, so a node that
+    /// died while the collector was down is still reported (NODE_SILENT).
+    /// Written atomically each tick, mode 0600 [default: memory only].
+    #[arg(long, env = "OMSWATCH_STATE_FILE", value_name = "FILE")]
+    state_file: Option<PathBuf>,
     /// Serve plain-text gRPC with no authentication: anyone who connects may
     /// report as any node and read the status. Loopback --listen only, unless
     /// --insecure-allow-remote is given too.
@@ -133,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
         tls_key: args.tls_key,
         client_ca: args.client_ca,
         token_file: args.token_file,
+        state_file: args.state_file,
         insecure: args.insecure,
         insecure_allow_remote: args.insecure_allow_remote,
         max_message_bytes: args.max_message_bytes,

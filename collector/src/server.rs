@@ -64,7 +64,10 @@ pub async fn run(
         auth,
         token_watch,
     } = transport::prepare(&settings)?;
-    let (state, _aggregator) = state::spawn(settings.thresholds());
+    let (state, _aggregator) = state::spawn(
+        settings.thresholds(),
+        restore(settings.state_file.as_deref()),
+    );
     let poller = tokio::spawn(poll(settings.clone(), state.clone()));
     let rate = ReportRate {
         per_second: settings.max_reports_per_second,
@@ -140,6 +143,7 @@ async fn poll(settings: Settings, state: StateHandle) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut previous = BTreeSet::new();
     let mut first_tick = true;
+    let mut save_error: Option<String> = None;
     loop {
         ticker.tick().await;
         let mut regions: Vec<RegionInput> = settings
@@ -177,6 +181,47 @@ async fn poll(settings: Settings, state: StateHandle) {
             return;
         };
         previous = log_changes(previous, &diagnose(&snapshot).findings);
+        if let Some(path) = &settings.state_file {
+            save_error = keep(path, &snapshot.nodes, save_error);
+        }
+    }
+}
+
+/// The nodes of the state file; an unreadable one is logged and ignored, so a
+/// bad file never keeps the collector from starting.
+fn restore(path: Option<&std::path::Path>) -> Vec<omswatch_common::snapshot::NodeObservation> {
+    let Some(path) = path else { return Vec::new() };
+    match crate::persist::load(path) {
+        Ok(nodes) => {
+            tracing::info!(file = %path.display(), nodes = nodes.len(), "restored nodes from the state file");
+            nodes
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "starting without the nodes of the state file");
+            Vec::new()
+        }
+    }
+}
+
+/// Saves the nodes; logs a failure once (not every tick) and its recovery.
+fn keep(
+    path: &std::path::Path,
+    nodes: &[omswatch_common::snapshot::NodeObservation],
+    last: Option<String>,
+) -> Option<String> {
+    match (crate::persist::save(path, nodes), last) {
+        (Ok(()), Some(_)) => {
+            tracing::info!(file = %path.display(), "the state file is written again");
+            None
+        }
+        (Ok(()), None) => None,
+        (Err(e), last) => {
+            let text = e.to_string();
+            if last.as_deref() != Some(text.as_str()) {
+                tracing::error!(error = %text, "cannot write the state file: a restart would forget nodes");
+            }
+            Some(text)
+        }
     }
 }
 

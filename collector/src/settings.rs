@@ -50,6 +50,8 @@ pub struct Settings {
     pub client_ca: Option<PathBuf>,
     /// Operator bearer tokens, one per line (blank and `#` lines ignored); re-read when it changes.
     pub token_file: Option<PathBuf>,
+    /// Where every node's latest report is kept across restarts; none = memory only.
+    pub state_file: Option<PathBuf>,
     /// Serve plain-text gRPC without authentication (loopback only, see `insecure_allow_remote`).
     pub insecure: bool,
     /// Let `insecure` listen on a non-loopback address: anyone who can connect may report and query.
@@ -80,6 +82,7 @@ impl Default for Settings {
             tls_key: None,
             client_ca: None,
             token_file: None,
+            state_file: None,
             insecure: false,
             insecure_allow_remote: false,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
@@ -119,6 +122,8 @@ pub struct Overrides {
     pub client_ca: Option<PathBuf>,
     /// `--token-file`.
     pub token_file: Option<PathBuf>,
+    /// `--state-file`.
+    pub state_file: Option<PathBuf>,
     /// `--insecure` (a flag can only switch it on; the file can too).
     pub insecure: bool,
     /// `--insecure-allow-remote`.
@@ -196,6 +201,7 @@ impl Settings {
             tls_key: over.tls_key.or(base.tls_key),
             client_ca: over.client_ca.or(base.client_ca),
             token_file: over.token_file.or(base.token_file),
+            state_file: over.state_file.or(base.state_file),
             insecure: over.insecure || base.insecure,
             insecure_allow_remote: over.insecure_allow_remote || base.insecure_allow_remote,
             max_message_bytes: over.max_message_bytes.unwrap_or(base.max_message_bytes),
@@ -235,6 +241,7 @@ impl Settings {
             tls_cert: Some(pki.join("collector-omswatch.pem")),
             tls_key: Some(pki.join("collector-omswatch-key.pem")),
             client_ca: Some(pki.join("ca.pem")),
+            state_file: Some(PathBuf::from("/var/lib/omswatch/state.pb")),
             ..Settings::default()
         };
         serde_yaml::to_string(&defaults).unwrap_or_default()

@@ -53,11 +53,18 @@ impl StateHandle {
     }
 }
 
-/// Starts the aggregator; it ends when every handle is dropped.
-pub fn spawn(thresholds: Thresholds) -> (StateHandle, tokio::task::JoinHandle<()>) {
+/// Starts the aggregator with `restored` nodes (from the state file); it ends when
+/// every handle is dropped.
+pub fn spawn(
+    thresholds: Thresholds,
+    restored: Vec<NodeObservation>,
+) -> (StateHandle, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<Command>(256);
     let task = tokio::spawn(async move {
-        let mut nodes: BTreeMap<String, NodeObservation> = BTreeMap::new();
+        let mut nodes: BTreeMap<String, NodeObservation> = restored
+            .into_iter()
+            .map(|n| (n.report.node.clone(), n))
+            .collect();
         let mut regions: Vec<RegionInput> = Vec::new();
         while let Some(command) = rx.recv().await {
             match command {

@@ -23,13 +23,16 @@ pub enum Ended {
 }
 
 impl Ended {
-    /// From a failed call: a refusal when the collector said so.
+    /// From a failed call on an established stream: a refusal when the collector
+    /// said so, else a lost connection. Never a TLS failure: the handshake already
+    /// succeeded, and a collector that dies mid-stream shows up as "peer closed
+    /// connection without sending TLS close_notify", which is no certificate problem.
     pub fn status(context: &str, status: tonic::Status) -> Ended {
         match status.code() {
             code if refusal(code) => Ended::Refused(status),
             _ => match std::error::Error::source(&status) {
-                Some(source) => Ended::lost(context, source),
-                None => Ended::lost(context, &status),
+                Some(source) => Ended::Lost(format!("{context}: {}", chain(source))),
+                None => Ended::Lost(format!("{context}: {}", chain(&status))),
             },
         }
     }
@@ -170,6 +173,19 @@ mod tests {
             );
         }
         assert!(refusal_fix(Code::ResourceExhausted).contains("max_message_bytes"));
+    }
+
+    #[test]
+    fn a_collector_dying_mid_stream_is_a_lost_connection_not_a_tls_problem() {
+        let eof = std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "peer closed connection without sending TLS close_notify",
+        );
+        let status = tonic::Status::from_error(Box::new(eof));
+        assert!(matches!(
+            Ended::status("the stream ended", status),
+            Ended::Lost(_)
+        ));
     }
 
     #[test]

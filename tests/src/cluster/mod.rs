@@ -36,6 +36,8 @@ pub struct Cluster {
     pub agents: Vec<Option<Child>>,
     /// The collector process.
     pub collector: Child,
+    /// Its arguments, to restart it the same way.
+    collector_args: Vec<String>,
     /// The collector's URL.
     pub collector_url: String,
     /// The config.yaml the collector reads (region 0's).
@@ -97,7 +99,8 @@ impl Cluster {
         };
         let scheme = if pki.is_some() { "https" } else { "http" };
         let collector_url = format!("{scheme}://{}:{port}", net.bridge_ip());
-        let collector = spawn_collector(&dir, &region_configs, &net, port, &spec, pki.as_ref())?;
+        let collector_args = collector_args(&dir, &region_configs, &net, port, &spec, pki.as_ref());
+        let collector = launch_collector(&dir, &collector_args)?;
         let config_path = region_configs[0].clone();
         let mut cluster = Cluster {
             db,
@@ -105,6 +108,7 @@ impl Cluster {
             supervisors,
             agents: Vec::new(),
             collector,
+            collector_args,
             collector_url,
             config_path,
             region_configs,
@@ -183,6 +187,14 @@ impl Cluster {
             .stderr(log)
             .kill_on_drop(true);
         command.spawn().context("spawning omswatch-agent")
+    }
+
+    /// Kills the collector (SIGKILL: no graceful save) and starts it again with
+    /// the same arguments and state file.
+    pub async fn restart_collector(&mut self) -> anyhow::Result<()> {
+        self.collector.kill().await?;
+        self.collector = launch_collector(&self.dir, &self.collector_args)?;
+        Ok(())
     }
 
     /// Stops node `i`'s agent (SIGKILL), as when its container dies.
@@ -350,31 +362,52 @@ async fn seed(db: &MariaDb, net: &TestNet, spec: &ClusterSpec) -> anyhow::Result
     Ok(())
 }
 
-fn spawn_collector(
+/// The collector's arguments for this cluster (kept to restart it the same way).
+fn collector_args(
     dir: &TempDir,
     configs: &[PathBuf],
     net: &TestNet,
     port: u16,
     spec: &ClusterSpec,
     pki: Option<&Pki>,
-) -> anyhow::Result<Child> {
-    let log = std::fs::File::create(dir.path().join("collector.log"))?;
-    let mut command = Command::new(bin_path("omswatch-collector")?);
-    command.args(["--listen", &format!("{}:{port}", net.bridge_ip())]);
+) -> Vec<String> {
+    let mut args = vec![
+        "--listen".to_string(),
+        format!("{}:{port}", net.bridge_ip()),
+    ];
     for config in configs {
-        command.arg("--oms-config").arg(config);
+        args.extend(["--oms-config".to_string(), config.display().to_string()]);
     }
-    command
+    args.extend([
+        "--tick".into(),
+        millis(spec.tick),
+        "--metadb-timeout".into(),
+        "2s".into(),
+    ]);
+    args.extend([
+        "--state-file".into(),
+        dir.path().join("collector-state.pb").display().to_string(),
+    ]);
+    args.extend(spec.collector_args.iter().cloned());
+    match pki {
+        Some(pki) => args.extend(pki.collector_args()),
+        None => args.extend(["--insecure".into(), "--insecure-allow-remote".into()]),
+    }
+    args
+}
+
+/// Starts the collector; its log is appended to, so a restart keeps the first run's lines.
+fn launch_collector(dir: &TempDir, args: &[String]) -> anyhow::Result<Child> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("collector.log"))?;
+    Command::new(bin_path("omswatch-collector")?)
+        .args(args)
         .env(
             "RUST_LOG",
             "info,omswatch_collector=debug,omswatch_common=debug",
         )
-        .args(["--tick", &millis(spec.tick), "--metadb-timeout", "2s"])
-        .args(&spec.collector_args)
-        .args(match pki {
-            Some(pki) => pki.collector_args(),
-            None => vec!["--insecure".into(), "--insecure-allow-remote".into()],
-        })
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

@@ -1,0 +1,43 @@
+//! Nothing is lost on a collector restart: a node that died while the collector
+//! was down is still reported, from the state file.
+#![allow(missing_docs)]
+
+use std::time::Duration;
+
+use omswatch_tests::cluster::{Cluster, ClusterSpec, codes};
+
+#[tokio::test]
+async fn a_node_that_died_across_a_collector_restart_is_still_silent() -> anyhow::Result<()> {
+    let mut cluster = Cluster::start(ClusterSpec::healthy(2)).await?;
+    cluster
+        .wait_for("a clean cluster", Duration::from_secs(20), |s| {
+            codes(s).is_empty()
+        })
+        .await?;
+    // The state file is written every tick (500 ms here): give one tick the chance
+    // to save both nodes, as any collector that ran longer than a tick has.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    cluster.kill_agent(1).await?;
+    cluster.restart_collector().await?; // SIGKILL: only what was saved on a tick survives
+    let f = cluster.wait_finding("NODE_SILENT", &["oms-node-2"]).await?;
+    assert_eq!(f["evidence"]["node"], "oms-node-2");
+    let (doc, _) = cluster.status_json().await?;
+    let names: Vec<&str> = doc["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert_eq!(names, ["oms-node-1", "oms-node-2"], "{doc}");
+    let node1 = &doc["nodes"][0];
+    assert_eq!(
+        node1["state"], "ONLINE",
+        "node 1's agent reconnected: {doc}"
+    );
+    assert!(
+        cluster
+            .all_logs()
+            .contains("restored nodes from the state file")
+    );
+    Ok(())
+}
