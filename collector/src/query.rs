@@ -4,12 +4,14 @@
 
 use omswatch_common::diagnose::diagnose;
 use omswatch_common::proto::v1::query_server::Query;
-use omswatch_common::proto::v1::{Bundle, BundleRequest, ClusterStatus, StatusRequest};
+use omswatch_common::proto::v1::{
+    Bundle, BundleRequest, ClusterStatus, ForgetNodeReply, ForgetNodeRequest, StatusRequest,
+};
 use omswatch_common::snapshot::Snapshot;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{self, Authorizer};
-use crate::state::StateHandle;
+use crate::state::{Forgotten, StateHandle};
 use crate::{bundle, convert};
 
 /// The gRPC Query service.
@@ -64,5 +66,40 @@ impl Query for QueryService {
         tracing::info!(%peer, %operator, "support bundle requested");
         let snapshot = self.snapshot().await?;
         Ok(Response::new(bundle::bundle(&snapshot)))
+    }
+
+    async fn forget_node(
+        &self,
+        request: Request<ForgetNodeRequest>,
+    ) -> Result<Response<ForgetNodeReply>, Status> {
+        let peer = auth::peer_addr(&request);
+        let operator = self
+            .auth
+            .operator(&request)
+            .map_err(|e| auth::refuse(&peer, "forget", e))?;
+        let name = request.into_inner().node;
+        if omswatch_common::identity::validate_name(&name).is_err() {
+            return Err(Status::invalid_argument(
+                "not a node name: give the name `omswatch status` shows",
+            ));
+        }
+        let outcome = self
+            .state
+            .forget(name.clone())
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        match outcome {
+            Forgotten::Removed { silent_s } => {
+                tracing::warn!(%peer, %operator, node = %name, silent_s, "node forgotten by an operator");
+                let message = format!(
+                    "forgot {name} (silent for {silent_s}s); it reappears if its agent reports again"
+                );
+                Ok(Response::new(ForgetNodeReply { message }))
+            }
+            Forgotten::Unknown => Err(Status::not_found(format!("no node named {name}"))),
+            Forgotten::Live { age_s } => Err(Status::failed_precondition(format!(
+                "{name} reported {age_s}s ago and would be back at its next report: stop its agent first"
+            ))),
+        }
     }
 }

@@ -13,8 +13,26 @@ use tokio::sync::{mpsc, oneshot};
 #[error("the collector's state task has stopped")]
 pub struct StateGone;
 
+/// What forgetting a node did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forgotten {
+    /// Removed; it was last heard from this many seconds ago.
+    Removed {
+        /// Seconds since its last report.
+        silent_s: i64,
+    },
+    /// No node of that name.
+    Unknown,
+    /// Still reporting: it would be back at its next report.
+    Live {
+        /// Seconds since its last report.
+        age_s: i64,
+    },
+}
+
 enum Command {
     Report(Box<NodeReport>),
+    Forget(String, oneshot::Sender<Forgotten>),
     Regions(Vec<RegionInput>),
     Snapshot(oneshot::Sender<Snapshot>),
 }
@@ -40,6 +58,16 @@ impl StateHandle {
             .send(Command::Regions(regions))
             .await
             .map_err(|_| StateGone)
+    }
+
+    /// Forgets node `name` unless it still reports (see [`Forgotten`]).
+    pub async fn forget(&self, name: String) -> Result<Forgotten, StateGone> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Forget(name, tx))
+            .await
+            .map_err(|_| StateGone)?;
+        rx.await.map_err(|_| StateGone)
     }
 
     /// Everything known now, for the diagnosis.
@@ -76,6 +104,9 @@ pub fn spawn(
                     nodes.insert(observation.report.node.clone(), observation);
                 }
                 Command::Regions(new) => regions = new,
+                Command::Forget(name, reply) => {
+                    let _ = reply.send(forget(&mut nodes, &name, thresholds.silent_intervals));
+                }
                 Command::Snapshot(reply) => {
                     let snapshot = Snapshot {
                         now_unix_ms: omswatch_common::telemetry::now_unix_ms(),
@@ -89,4 +120,63 @@ pub fn spawn(
         }
     });
     (StateHandle { tx }, task)
+}
+
+/// Removes `name` unless it reported within `silent_intervals` of its interval
+/// (the same liveness the diagnosis uses).
+fn forget(
+    nodes: &mut BTreeMap<String, NodeObservation>,
+    name: &str,
+    silent_intervals: u32,
+) -> Forgotten {
+    let Some(node) = nodes.get(name) else {
+        return Forgotten::Unknown;
+    };
+    let age_ms = omswatch_common::telemetry::now_unix_ms().saturating_sub(node.received_at_unix_ms);
+    let interval_ms = i64::from(node.report.interval_ms).max(1000);
+    if age_ms <= interval_ms.saturating_mul(i64::from(silent_intervals.max(1))) {
+        return Forgotten::Live {
+            age_s: age_ms / 1000,
+        };
+    }
+    nodes.remove(name);
+    Forgotten::Removed {
+        silent_s: age_ms / 1000,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, received_at_unix_ms: i64) -> NodeObservation {
+        NodeObservation {
+            report: NodeReport {
+                node: name.into(),
+                interval_ms: 1000,
+                ..Default::default()
+            },
+            received_at_unix_ms,
+        }
+    }
+
+    #[test]
+    fn only_silent_nodes_are_forgotten() {
+        let now = omswatch_common::telemetry::now_unix_ms();
+        let mut nodes: BTreeMap<String, NodeObservation> =
+            [node("live", now), node("gone", now - 60_000)]
+                .into_iter()
+                .map(|n| (n.report.node.clone(), n))
+                .collect();
+        assert!(matches!(
+            forget(&mut nodes, "live", 3),
+            Forgotten::Live { .. }
+        ));
+        assert!(matches!(
+            forget(&mut nodes, "gone", 3),
+            Forgotten::Removed { silent_s: 59..=61 }
+        ));
+        assert_eq!(forget(&mut nodes, "gone", 3), Forgotten::Unknown);
+        assert_eq!(nodes.keys().collect::<Vec<_>>(), ["live"]);
+    }
 }

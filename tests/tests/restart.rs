@@ -41,3 +41,31 @@ async fn a_node_that_died_across_a_collector_restart_is_still_silent() -> anyhow
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_decommissioned_node_can_be_forgotten_but_a_live_one_cannot() -> anyhow::Result<()> {
+    let mut cluster = Cluster::start(ClusterSpec::healthy(2)).await?;
+    let (out, code) = cluster.omswatch(&["forget", "oms-node-1"]).await?;
+    assert_eq!(code, 3, "a live node is refused: {out}");
+    let (_, code) = cluster.omswatch(&["forget", "no-such-node"]).await?;
+    assert_eq!(code, 3);
+    cluster.kill_agent(1).await?;
+    cluster.wait_finding("NODE_SILENT", &["oms-node-2"]).await?;
+    let (out, code) = cluster.omswatch(&["forget", "oms-node-2"]).await?;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("forgot oms-node-2"), "{out}");
+    let doc = cluster
+        .wait_for("oms-node-2 gone", Duration::from_secs(10), |s| {
+            s["nodes"].as_array().is_some_and(|n| n.len() == 1)
+                && !codes(s).contains(&"NODE_SILENT".to_string())
+        })
+        .await?;
+    assert_eq!(doc["nodes"][0]["name"], "oms-node-1");
+    // Forgotten for good: a restart restores from the state file without it.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    cluster.restart_collector().await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (doc, _) = cluster.status_json().await?;
+    assert!(!doc.to_string().contains("\"oms-node-2\""), "{doc}");
+    Ok(())
+}

@@ -18,7 +18,7 @@ use omswatch_collector::cli::connect::{ConnectArgs, Connection, client};
 use omswatch_collector::cli::failure;
 use omswatch_collector::views;
 use omswatch_common::findings::Code;
-use omswatch_common::proto::v1::{Bundle, BundleRequest, StatusRequest};
+use omswatch_common::proto::v1::{Bundle, BundleRequest, ForgetNodeRequest, StatusRequest};
 use omswatch_common::telemetry::chain;
 
 /// Exit code for an unreachable collector, a refusal or bad usage.
@@ -69,6 +69,21 @@ enum Command {
         output: String,
         /// Give up on the collector after this long.
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Forget a node that no longer exists (a decommissioned server), so it stops
+    /// being NODE_SILENT. Refused while the node still reports: stop its agent first.
+    ///
+    /// Example: omswatch forget oms-node-7 --collector https://10.0.0.5:9470
+    /// Exit codes: 0 forgotten, 3 unknown node, still reporting, refused or unreachable.
+    #[command(verbatim_doc_comment)]
+    Forget {
+        /// The node's name, as `omswatch status` shows it.
+        node: String,
+        /// Give up on the collector after this long.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
         timeout: Duration,
         #[command(flatten)]
         connect: ConnectArgs,
@@ -126,6 +141,11 @@ async fn main() -> ExitCode {
             output,
             timeout,
         } => bundle(&connect, &output, timeout).await,
+        Command::Forget {
+            node,
+            timeout,
+            connect,
+        } => forget(&connect, node, timeout).await,
         Command::Certs(command) => match certs::run(&command) {
             Ok(written) => {
                 print!("{written}");
@@ -166,6 +186,49 @@ async fn status(connect: &ConnectArgs, format: Format, timeout: Duration) -> Exi
         Format::Json => println!("{}", views::json::render(&status)),
     }
     ExitCode::from(views::exit_code(&status))
+}
+
+async fn forget(connect: &ConnectArgs, node: String, timeout: Duration) -> ExitCode {
+    let connection = match connection(connect) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let call = async {
+        let request = ForgetNodeRequest { node: node.clone() };
+        anyhow::Ok(
+            client(&connection, timeout)
+                .await?
+                .forget_node(request)
+                .await?
+                .into_inner(),
+        )
+    };
+    match tokio::time::timeout(timeout, call).await {
+        Ok(Ok(reply)) => {
+            println!("omswatch: {}", reply.message);
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => match e.downcast_ref::<tonic::Status>() {
+            // The collector's own answer says what to do; nothing to add.
+            Some(s)
+                if matches!(
+                    s.code(),
+                    tonic::Code::NotFound
+                        | tonic::Code::FailedPrecondition
+                        | tonic::Code::InvalidArgument
+                ) =>
+            {
+                eprintln!("omswatch: cannot forget {node}: {}", s.message());
+                ExitCode::from(EXIT_UNUSABLE)
+            }
+            _ => failed("forgetting the node", &connection, &e),
+        },
+        Err(_) => unusable(&format!(
+            "no answer from {} within {}",
+            connection.url,
+            humantime::format_duration(timeout)
+        )),
+    }
 }
 
 /// The checked connection flags, or the exit code after saying what is wrong.

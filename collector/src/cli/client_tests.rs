@@ -55,6 +55,14 @@ impl Query for Guarded {
         allowed(&r)?;
         Ok(Response::new(Bundle::default()))
     }
+
+    async fn forget_node(
+        &self,
+        r: Request<omswatch_common::proto::v1::ForgetNodeRequest>,
+    ) -> Result<Response<omswatch_common::proto::v1::ForgetNodeReply>, Status> {
+        allowed(&r)?;
+        Err(Status::unimplemented("these tests only check who may call"))
+    }
 }
 
 /// Serves [`Guarded`] on loopback, with TLS when `ca` is given; returns the URL.
