@@ -4,7 +4,7 @@ mod support;
 
 use omswatch_collector::certs::Validity;
 use omswatch_common::identity::Role;
-use support::{Agent, Collector, Pki, TOKEN, channel, report, status, status_as};
+use support::{Agent, Collector, Pki, TOKEN, channel, insecure, report, status, status_as};
 use time::{Duration, OffsetDateTime};
 use tonic::Code;
 
@@ -262,16 +262,7 @@ async fn a_rewritten_token_file_revokes_the_old_token() {
 #[tokio::test]
 async fn insecure_mode_on_loopback_has_no_identities() {
     let pki = Pki::new();
-    let settings = omswatch_collector::settings::Settings {
-        insecure: true,
-        ..pki.settings()
-    };
-    let collector = Collector::start(settings).await;
-    let ch = tonic::transport::Endpoint::from_shared(format!("http://{}", collector.addr))
-        .expect("url")
-        .connect()
-        .await
-        .expect("plain text");
+    let (_collector, ch) = insecure(&pki).await;
     let mut agent = Agent::open(ch.clone()).await.expect("stream");
     assert!(agent.send(report("any-name", 1)).await.is_ok());
     let status = status(ch, None).await.expect("open query");

@@ -5,7 +5,7 @@ mod support;
 
 use omswatch_common::identity::Role;
 use omswatch_common::proto::v1::{Program, SupervisorStatus};
-use support::{Agent, Collector, Pki, channel, report, status_as};
+use support::{Agent, Collector, Pki, channel, insecure, report, status_as};
 use tonic::Code;
 
 async fn agent(pki: &Pki, collector: &Collector, node: &str) -> Agent {
@@ -139,16 +139,7 @@ async fn a_stream_over_its_rate_is_resource_exhausted() {
 #[tokio::test]
 async fn without_certificates_node_names_are_still_checked() {
     let pki = Pki::new();
-    let settings = omswatch_collector::settings::Settings {
-        insecure: true,
-        ..pki.settings()
-    };
-    let collector = Collector::start(settings).await;
-    let ch = tonic::transport::Endpoint::from_shared(format!("http://{}", collector.addr))
-        .expect("url")
-        .connect()
-        .await
-        .expect("plain text");
+    let (_collector, ch) = insecure(&pki).await;
     for (name, field) in [
         ("oms-a\u{1b}[2J", "control characters"),
         (

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream;
 use omswatch_common::identity::Role;
-use support::{Agent, Collector, Pki, channel, report};
+use support::{Agent, Collector, Pki, channel, insecure, report};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::{Code, Request, Status};
@@ -40,16 +40,7 @@ async fn a_connected_agent_does_not_hold_up_shutdown() {
 #[tokio::test]
 async fn a_call_left_open_is_cut_after_the_drain_timeout() {
     let pki = Pki::new();
-    let settings = omswatch_collector::settings::Settings {
-        insecure: true,
-        ..pki.settings()
-    };
-    let collector = Collector::start(settings).await;
-    let ch = tonic::transport::Endpoint::from_shared(format!("http://{}", collector.addr))
-        .expect("url")
-        .connect()
-        .await
-        .expect("plain text");
+    let (collector, ch) = insecure(&pki).await;
     // A GetStatus whose request message never comes: the call stays open.
     let mut grpc = tonic::client::Grpc::new(ch);
     grpc.ready().await.expect("ready");

@@ -121,6 +121,21 @@ impl Drop for Collector {
 }
 
 /// A TLS channel to `addr`, presenting `client` when given.
+/// A collector in `--insecure` mode on loopback and a plain-text channel to it.
+pub async fn insecure(pki: &Pki) -> (Collector, Channel) {
+    let settings = Settings {
+        insecure: true,
+        ..pki.settings()
+    };
+    let collector = Collector::start(settings).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", collector.addr))
+        .expect("url")
+        .connect()
+        .await
+        .expect("plain text");
+    (collector, channel)
+}
+
 pub async fn channel(pki: &Pki, addr: SocketAddr, client: Option<&Pem>) -> Result<Channel, Status> {
     let mut tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&pki.ca.pem().cert))
