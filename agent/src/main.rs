@@ -220,7 +220,12 @@ async fn main() -> anyhow::Result<()> {
     run::endpoint(&schedule).map_err(|e| anyhow::anyhow!("{e}"))?;
     let tls = matches!(schedule.transport, Transport::Tls(_));
     tracing::info!(%node, collector = %schedule.collector, tls, interval = ?args.interval, "agent starting");
-    run::run(reporter, schedule, shutdown_signal()).await;
+    run::run(
+        reporter,
+        schedule,
+        omswatch_common::telemetry::shutdown_signal(),
+    )
+    .await;
     Ok(())
 }
 
@@ -251,15 +256,6 @@ fn transport_for(collector: &str, args: &Args) -> anyhow::Result<Transport> {
         tracing::warn!(%collector, "reporting in plain text (--insecure): use https:// outside trials");
     }
     Ok(transport)
-}
-
-/// Completes on ctrl-c or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return tokio::signal::ctrl_c().await.unwrap_or(()),
-    };
-    tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term.recv() => {} }
 }
 
 #[cfg(test)]

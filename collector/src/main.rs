@@ -157,41 +157,11 @@ async fn main() -> anyhow::Result<()> {
             )
         })?;
     tracing::info!(configs = ?settings.oms_configs, tick = ?settings.tick, "starting collector");
-    omswatch_collector::server::run(listener, settings, shutdown_signal()).await?;
+    omswatch_collector::server::run(
+        listener,
+        settings,
+        omswatch_common::telemetry::shutdown_signal(),
+    )
+    .await?;
     Ok(())
-}
-
-/// Completes on ctrl-c or SIGTERM (systemd, docker stop). A signal that cannot
-/// be watched is logged and left out, rather than stopping the collector at once.
-async fn shutdown_signal() {
-    tokio::select! {
-        () = ctrl_c() => tracing::info!("interrupted (ctrl-c); stopping"),
-        () = terminate() => tracing::info!("SIGTERM received; stopping"),
-    }
-}
-
-async fn ctrl_c() {
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        tracing::warn!(error = %e, "cannot watch ctrl-c");
-        std::future::pending::<()>().await;
-    }
-}
-
-#[cfg(unix)]
-async fn terminate() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            term.recv().await;
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch SIGTERM");
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
-#[cfg(not(unix))]
-async fn terminate() {
-    std::future::pending::<()>().await;
 }

@@ -1,4 +1,5 @@
-//! Logging set-up shared by the binaries, error text with its causes, and the wall clock.
+//! What the binaries share at their edges: logging set-up, the shutdown signal,
+//! error text with its causes, and the wall clock.
 //!
 //! Only binaries call [`init`]; libraries just emit `tracing` events.
 
@@ -37,6 +38,41 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Completes on ctrl-c or SIGTERM (systemd, docker stop). A signal that cannot
+/// be watched is logged and left out, rather than stopping the binary (agent or collector) at once.
+pub async fn shutdown_signal() {
+    tokio::select! {
+        () = ctrl_c() => tracing::info!("interrupted (ctrl-c); stopping"),
+        () = terminate() => tracing::info!("SIGTERM received; stopping"),
+    }
+}
+
+async fn ctrl_c() {
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::warn!(error = %e, "cannot watch ctrl-c");
+        std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(unix)]
+async fn terminate() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            term.recv().await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending::<()>().await;
 }
 
 #[cfg(test)]
