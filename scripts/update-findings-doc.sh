@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 table=$(mktemp)
 trap 'rm -f "$table"' EXIT
-cargo run --quiet -p omswatch-collector --bin omswatch -- explain --all --markdown > "$table"
+cargo run --quiet -p omswatch-cli --bin omswatch -- explain --all --markdown > "$table"
 awk -v table="$table" '
   /<!-- catalogue:begin -->/ { print; while ((getline line < table) > 0) print line; skip = 1; next }
   /<!-- catalogue:end -->/   { skip = 0 }

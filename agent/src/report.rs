@@ -14,8 +14,6 @@ use crate::probe::node_config;
 use crate::probe::resources::{self, ResourceSources};
 use crate::probe::supervisor::SupervisorProbe;
 
-pub mod clip;
-
 /// Where each probe looks.
 pub struct Probes {
     /// Identity sources.
@@ -56,7 +54,7 @@ impl Reporter {
     }
 
     /// Runs every probe and builds the next report, clipped to the collector's limits
-    /// ([`clip`]). config.yaml is read first: it tells the health probe its port; the
+    /// ([`omswatch_common::limits::clip()`]). config.yaml is read first: it tells the health probe its port; the
     /// others run together.
     pub async fn build(&mut self) -> NodeReport {
         let probes = &self.probes;
@@ -88,7 +86,7 @@ impl Reporter {
         };
         // Clipped here rather than at sending, so `--once` prints what is sent
         // and change detection compares what the collector will see.
-        clip::clip(&mut report);
+        omswatch_common::limits::clip(&mut report);
         report
     }
 }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use futures::{Stream, StreamExt};
+use omswatch_common::limits::{self, MAX_NODE_NAME, shown};
 use omswatch_common::proto::v1::reporting_server::Reporting;
 use omswatch_common::proto::v1::{NodeReport, ReportAck};
 use tokio::sync::{mpsc, watch};
@@ -17,7 +18,6 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use crate::auth::{self, AuthError, Authorizer, Reporter};
-use crate::limits::{self, MAX_NODE_NAME, shown};
 use crate::rate::ReportBucket;
 use crate::state::StateHandle;
 

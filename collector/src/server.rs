@@ -1,25 +1,21 @@
-//! Wiring: the aggregator, the poller and the gRPC server, all stopped by one
+//! Wiring: the aggregator ([`crate::state`]), the poller ([`crate::poll`]) and
+//! the gRPC services ([`crate::ingest`], [`crate::query`]), all stopped by one
 //! shutdown future (ctrl-c or SIGTERM in the binary, a test's own future in tests).
 
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
-use omswatch_common::diagnose::diagnose;
-use omswatch_common::findings::Finding;
-use omswatch_common::oms_config;
 use omswatch_common::proto::v1::query_server::QueryServer;
 use omswatch_common::proto::v1::reporting_server::ReportingServer;
-use omswatch_common::snapshot::RegionInput;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::transport::server::Router;
 
 use crate::ingest::{OpenStreams, ReportRate, ReportingService};
-use crate::metadb::MetaDbReader;
+use crate::poll;
 use crate::query::QueryService;
 use crate::settings::{Settings, SettingsError};
-use crate::state::{self, StateHandle};
+use crate::state;
 use crate::transport::{self, Security, TransportError};
 
 /// How long shutdown waits for the connections to close once every agent
@@ -68,7 +64,7 @@ pub async fn run(
         settings.thresholds(),
         restore(settings.state_file.as_deref()),
     );
-    let poller = tokio::spawn(poll(settings.clone(), state.clone()));
+    let poller = tokio::spawn(poll::run(settings.clone(), state.clone()));
     let rate = ReportRate {
         per_second: settings.max_reports_per_second,
         burst: settings.report_burst,
@@ -135,58 +131,6 @@ async fn drain_deadline(mut stopping: watch::Receiver<bool>) {
     tokio::time::sleep(DRAIN_TIMEOUT).await;
 }
 
-/// Every tick: re-read each config.yaml (edits are picked up without a restart),
-/// read the MetaDB, hand both to the aggregator, and log what changed.
-async fn poll(settings: Settings, state: StateHandle) {
-    let mut reader = MetaDbReader::new(settings.metadb_timeout, settings.metadb_tls.clone());
-    let mut ticker = tokio::time::interval(settings.tick);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut previous = BTreeSet::new();
-    let mut first_tick = true;
-    let mut save_error: Option<String> = None;
-    loop {
-        ticker.tick().await;
-        let mut regions: Vec<RegionInput> = settings
-            .oms_configs
-            .iter()
-            .map(|path| {
-                let (config, summary) = oms_config::load(path);
-                RegionInput {
-                    config,
-                    summary,
-                    metadb: None,
-                }
-            })
-            .collect();
-        // On the first tick, publish the configs before the (slower) MetaDB reads, so
-        // config findings show at once even while the MetaDB hangs.
-        if first_tick && state.set_regions(regions.clone()).await.is_err() {
-            return;
-        }
-        first_tick = false;
-        for region in &mut regions {
-            if let Ok(config) = &region.config {
-                region.metadb = Some(reader.read(config).await);
-            }
-        }
-        let valid: Vec<_> = regions
-            .iter()
-            .filter_map(|r| r.config.as_ref().ok())
-            .collect();
-        reader.retain(&valid);
-        if state.set_regions(regions).await.is_err() {
-            return;
-        }
-        let Ok(snapshot) = state.snapshot().await else {
-            return;
-        };
-        previous = log_changes(previous, &diagnose(&snapshot).findings);
-        if let Some(path) = &settings.state_file {
-            save_error = keep(path, &snapshot.nodes, save_error);
-        }
-    }
-}
-
 /// The nodes of the state file; an unreadable one is logged and ignored, so a
 /// bad file never keeps the collector from starting.
 fn restore(path: Option<&std::path::Path>) -> Vec<omswatch_common::snapshot::NodeObservation> {
@@ -201,48 +145,4 @@ fn restore(path: Option<&std::path::Path>) -> Vec<omswatch_common::snapshot::Nod
             Vec::new()
         }
     }
-}
-
-/// Saves the nodes; logs a failure once (not every tick) and its recovery.
-fn keep(
-    path: &std::path::Path,
-    nodes: &[omswatch_common::snapshot::NodeObservation],
-    last: Option<String>,
-) -> Option<String> {
-    match (crate::persist::save(path, nodes), last) {
-        (Ok(()), Some(_)) => {
-            tracing::info!(file = %path.display(), "the state file is written again");
-            None
-        }
-        (Ok(()), None) => None,
-        (Err(e), last) => {
-            let text = e.to_string();
-            if last.as_deref() != Some(text.as_str()) {
-                tracing::error!(error = %text, "cannot write the state file: a restart would forget nodes");
-            }
-            Some(text)
-        }
-    }
-}
-
-/// Logs findings that appeared or cleared since the last tick; returns the new set.
-fn log_changes(previous: BTreeSet<String>, findings: &[Finding]) -> BTreeSet<String> {
-    let current: BTreeSet<String> = findings.iter().map(identity).collect();
-    for f in findings.iter().filter(|f| !previous.contains(&identity(f))) {
-        tracing::warn!(code = %f.code, severity = %f.severity(), nodes = ?f.nodes, "finding raised: {}", f.message);
-    }
-    for gone in previous.difference(&current) {
-        tracing::info!(finding = %gone, "finding cleared");
-    }
-    current
-}
-
-/// What makes a finding "the same" across ticks: code, nodes and subject, not ages.
-fn identity(f: &Finding) -> String {
-    let subject = ["ip", "program", "file", "key", "target"]
-        .iter()
-        .filter_map(|k| f.evidence.get(*k).map(|v| format!("{k}={v}")))
-        .collect::<Vec<_>>()
-        .join(" ");
-    format!("{} [{}] {subject}", f.code, f.nodes.join(","))
 }

@@ -2,8 +2,8 @@
 
 mod support;
 
-use omswatch_collector::certs::Validity;
 use omswatch_common::identity::Role;
+use omswatch_common::identity::mint::Validity;
 use support::{Agent, Collector, Pki, TOKEN, channel, insecure, report, status, status_as};
 use time::{Duration, OffsetDateTime};
 use tonic::Code;

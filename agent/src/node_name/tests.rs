@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use omswatch_collector::certs::{Ca, Validity, write_pair};
+use omswatch_common::identity::mint::{Ca, Validity, write_pair};
 
 use super::*;
 
@@ -114,7 +114,7 @@ fn check_agrees_with_the_collector_on_node_names() {
             node: name.into(),
             ..Default::default()
         };
-        let collector = omswatch_collector::limits::check(&report).is_ok();
+        let collector = omswatch_common::limits::check(&report).is_ok();
         assert_eq!(check(name).is_ok(), collector, "{name:?}");
     }
     let err = check(&long).expect_err("too long");

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
-use omswatch_collector::certs::{Ca, Validity, write_pair};
+use omswatch_common::identity::mint::{Ca, Validity, write_pair};
 use omswatch_common::identity::{self, Role};
 use omswatch_common::proto::v1::reporting_server::{Reporting, ReportingServer};
 use omswatch_common::proto::v1::{NodeReport, ReportAck};

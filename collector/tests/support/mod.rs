@@ -1,15 +1,15 @@
 //! A real collector on 127.0.0.1:0 with real TLS, and clients for it: certificates
-//! minted with `omswatch_collector::certs::Ca` into a tempdir.
+//! minted with `omswatch_common::identity::mint::Ca` into a tempdir.
 #![allow(dead_code, missing_docs)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use omswatch_collector::certs::{Ca, Pem, Validity, write_pair};
 use omswatch_collector::server::{self, ServeError};
 use omswatch_collector::settings::Settings;
 use omswatch_common::identity::Role;
+use omswatch_common::identity::mint::{Ca, Pem, Validity, write_pair};
 use omswatch_common::proto::v1::query_client::QueryClient;
 use omswatch_common::proto::v1::reporting_client::ReportingClient;
 use omswatch_common::proto::v1::{

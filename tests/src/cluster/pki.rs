@@ -5,8 +5,8 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use omswatch_collector::certs::{self, Ca, Validity};
 use omswatch_common::identity::Role;
+use omswatch_common::identity::mint::{self, Ca, Validity};
 
 /// A certificate and key on disk.
 #[derive(Debug, Clone)]
@@ -43,10 +43,10 @@ impl Pki {
     /// Mints everything for a collector at `collector_ip` and `nodes`.
     pub fn create(dir: &Path, collector_ip: IpAddr, nodes: &[String]) -> anyhow::Result<Pki> {
         let ca = Ca::create("test", Validity::days(2))?;
-        let (ca_path, _) = certs::write_pair(dir, "ca", ca.pem())?;
+        let (ca_path, _) = mint::write_pair(dir, "ca", ca.pem())?;
         let issue = |role, name: &str, ips: &[IpAddr]| -> anyhow::Result<CertFiles> {
             let pem = ca.issue(role, name, ips, &[], Validity::days(2))?;
-            let (cert, key) = certs::write_pair(dir, &format!("{role}-{name}"), &pem)?;
+            let (cert, key) = mint::write_pair(dir, &format!("{role}-{name}"), &pem)?;
             Ok(CertFiles { cert, key })
         };
         let collector = issue(Role::Collector, "collector", &[collector_ip])?;

@@ -1,13 +1,13 @@
-//! `omswatch certs`: mints the files of mutual TLS with [`crate::certs`] and
-//! says what to do with them. Every file is written 0600 into `--dir` and never
-//! overwritten; every certificate but the CA's is signed by `DIR/ca.pem`.
+//! `omswatch certs`: mints the files of mutual TLS with
+//! [`omswatch_common::identity::mint`] and says what to do with them. Every file
+//! is written 0600 into `--dir` and never overwritten; every certificate but the
+//! CA's is signed by `DIR/ca.pem`.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
+use omswatch_common::identity::mint::{CA_CERT, Ca, CertError, Validity, write_pair};
 use omswatch_common::identity::{self, Role};
-
-use crate::certs::{CA_CERT, Ca, CertError, Validity, write_pair};
 
 /// What to mint.
 #[derive(Debug, Clone, clap::Subcommand)]

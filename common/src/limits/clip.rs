@@ -1,5 +1,5 @@
-//! Clips a report to the collector's limits ([`omswatch_common::limits`]) before
-//! it is sent. The collector refuses a report that breaks any limit, and the
+//! The agent's clipping of a report to the collector's limits ([`crate::limits`])
+//! before it is sent. The collector refuses a report that breaks any limit, and the
 //! refusal repeats on every reconnect, so one overlong spawn error or one
 //! config.yaml with too many keys would hide the whole node. Clipped, the
 //! report goes through and says what was cut: strings end in [`CUT`], dropped
@@ -8,11 +8,11 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use omswatch_common::limits::{
+use super::{
     MAX_DISKS, MAX_HOSTNAME, MAX_IP, MAX_IPS, MAX_LABEL, MAX_MAP_ENTRIES, MAX_PROGRAMS,
     MAX_REDACTED_TEXT, MAX_TEXT,
 };
-use omswatch_common::proto::v1::{
+use crate::proto::v1::{
     Identity, NodeConfig, NodeReport, OmsHealth, Program, Resources, SupervisorStatus,
 };
 
@@ -21,8 +21,8 @@ pub const CUT: &str = "…(cut by omswatch-agent)";
 
 /// Brings every field of `report` within the limits. The node name is left as
 /// it is: it must equal the certificate's, so cutting it would only trade one
-/// refusal for another; [`crate::node_name::check`] stops the agent at start-up
-/// instead.
+/// refusal for another; the agent checks it at start-up instead (its
+/// `node_name::check`).
 pub fn clip(report: &mut NodeReport) {
     printable(&mut report.agent_version, MAX_LABEL);
     printable(&mut report.region, MAX_LABEL);

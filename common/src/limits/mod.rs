@@ -1,13 +1,23 @@
-//! The limits on one NodeReport, in one place for both ends of the stream.
+//! The limits on one NodeReport, in one place for both ends of the stream: the
+//! numbers (here), the collector's [`check`](mod@check) and the agent's
+//! [`clip`](mod@clip).
 //!
 //! The collector keeps every node's latest report and renders it in the
 //! diagnosis, the status and support bundles, so it refuses a report that
-//! breaks any of these (omswatch_collector::limits::check), ending the stream.
-//! The agent clips its reports to the same numbers before sending: a refusal
-//! would repeat on every reconnect and the node would never appear, whereas a
-//! clipped field still shows what was there and that it was cut.
+//! breaks any of these ([`check()`]), ending the stream. The agent clips its
+//! reports to the same numbers before sending ([`clip()`]): a refusal would
+//! repeat on every reconnect and the node would never appear, whereas a
+//! clipped field still shows what was there and that it was cut. The three sit
+//! side by side so that a number changed here changes both ends, and `clip`'s
+//! tests judge what it produces with `check`.
 //!
 //! Lengths are in bytes of UTF-8, counts in entries.
+
+pub mod check;
+pub mod clip;
+
+pub use check::{Violation, check, shown};
+pub use clip::{CUT, clip};
 
 /// A node name: a DNS name's length, printable.
 pub const MAX_NODE_NAME: usize = 253;

@@ -2,8 +2,14 @@
 //! carries one SAN URI `omswatch://<role>/<name>`; the collector trusts only
 //! that (after rustls has verified the chain to its CA), never what a report
 //! claims. Node certificates may only report; operator certificates may query.
+//!
+//! The submodule `mint` (feature `mint`, for the `omswatch` CLI and the tests)
+//! issues those certificates; the agent and the collector only read them.
 
 use std::fmt;
+
+#[cfg(feature = "mint")]
+pub mod mint;
 
 /// What a certificate allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,12 +1,14 @@
 //! Minting omswatch's certificates (`omswatch certs`): a CA, the collector's
 //! server certificate, one certificate per node and per operator. Each leaf
 //! carries its role and name as the SAN URI `omswatch://<role>/<name>`
-//! (see `omswatch_common::identity`), which is what the collector authorises.
+//! (parsed by [`crate::identity`]), which is what the collector authorises.
+//! Behind the `mint` feature: the CLI and the tests mint, the agent and the
+//! collector only read certificates, and the agent stays without rcgen.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use omswatch_common::identity::{self, Role};
+use crate::identity::{self, Role};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SanType,
@@ -240,14 +242,14 @@ mod tests {
         let node = ca
             .issue(Role::Node, "oms-node-1", &[], &[], Validity::days(1))
             .expect("node");
-        let id = omswatch_common::identity::from_cert_der(&der(&node.cert)).expect("identity");
+        let id = identity::from_cert_der(&der(&node.cert)).expect("identity");
         assert_eq!((id.role, id.name.as_str()), (Role::Node, "oms-node-1"));
         let reloaded = Ca::from_pem(&ca.pem().cert, &ca.pem().key).expect("reload");
         let op = reloaded
             .issue(Role::Operator, "alice", &[], &[], Validity::days(1))
             .expect("operator");
         assert_eq!(
-            omswatch_common::identity::from_cert_der(&der(&op.cert)).map(|i| i.role),
+            identity::from_cert_der(&der(&op.cert)).map(|i| i.role),
             Ok(Role::Operator)
         );
         assert!(!format!("{op:?}").contains(&op.key));

@@ -1,4 +1,4 @@
-use omswatch_common::proto::v1::{DiskUsage, Program};
+use crate::proto::v1::{DiskUsage, Program};
 
 use super::*;
 

@@ -1,8 +1,8 @@
 //! A report over every limit comes out within them, as the collector itself
-//! judges (its `limits::check`), and says what was cut.
+//! judges ([`crate::limits::check()`]), and says what was cut.
 
-use omswatch_collector::limits::check;
-use omswatch_common::proto::v1::DiskUsage;
+use crate::limits::check;
+use crate::proto::v1::DiskUsage;
 
 use super::*;
 
@@ -144,7 +144,7 @@ fn an_overlong_oms_host_ip_is_still_a_visible_mismatch() {
     let ip = report.identity.unwrap().oms_host_ip.unwrap();
     assert!(ip.starts_with("10.0.0.5\\r"), "{ip}");
     assert!(ip.ends_with(CUT) && ip.len() <= MAX_IP, "{ip}");
-    assert!(!omswatch_common::ip::is_ip(&ip));
+    assert!(!crate::ip::is_ip(&ip));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! [`client`](super::connect::client) against a real tonic Query server on
+//! [`client`](crate::connect::client) against a real tonic Query server on
 //! loopback: the bearer token reaches the collector as `authorization`, an
 //! operator certificate is presented over TLS, and refusals come back as
 //! statuses the CLI explains.
@@ -13,8 +13,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 
-use super::connect::{ConnectArgs, client};
-use crate::certs::{Ca, Validity, write_pair};
+use crate::connect::{ConnectArgs, client};
+use omswatch_common::identity::mint::{Ca, Validity, write_pair};
 
 const TOKEN: &str = "hunter2-token";
 

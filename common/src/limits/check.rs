@@ -1,19 +1,17 @@
-//! Limits on what a peer may send in one report (the numbers are
-//! [`omswatch_common::limits`], shared with the agent). The aggregator keeps every
-//! node's latest report and the diagnosis, status and bundles render them, so a
-//! report is bounded field by field before it gets there; a refused report names
-//! the field and the limit, and ends only its own stream.
+//! The collector's check of what a peer may send in one report, against the
+//! numbers of [`crate::limits`] (the agent clips to the same ones with
+//! [`clip()`](super::clip())). The aggregator keeps every node's latest report
+//! and the diagnosis, status and bundles render them, so a report is bounded
+//! field by field before it gets there; a refused report names the field and
+//! the limit, and ends only its own stream.
 
 use std::net::IpAddr;
 
-use omswatch_common::proto::v1::{Identity, NodeConfig, NodeReport, Resources, SupervisorStatus};
-
-// The numbers live in omswatch_common so the agent clips its reports to the
-// very limits checked here; re-exported so callers keep naming them from here.
-pub use omswatch_common::limits::{
+use super::{
     MAX_CONFIG_LINES, MAX_DISKS, MAX_HOSTNAME, MAX_IP, MAX_IPS, MAX_LABEL, MAX_MAP_ENTRIES,
     MAX_NODE_NAME, MAX_PROGRAMS, MAX_REDACTED_TEXT, MAX_TEXT,
 };
+use crate::proto::v1::{Identity, NodeConfig, NodeReport, Resources, SupervisorStatus};
 
 /// One way a report breaks the limits; the text names the field and the limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use super::connect::{self, ConnectArgs, ConnectError, TokenError};
-use super::failure;
+use crate::connect::{self, ConnectArgs, ConnectError, TokenError};
+use crate::failure;
 
 /// Parses connection flags as `omswatch status` would (no environment).
 #[derive(Debug, Parser)]
@@ -153,8 +153,13 @@ fn the_connection_never_shows_the_token() {
     let file = dir.path().join("token");
     std::fs::write(&file, "hunter2\n").expect("write");
     let path = file.display().to_string();
-    let ca = crate::certs::Ca::create("t", crate::certs::Validity::days(1)).expect("ca");
-    let (ca_file, _) = crate::certs::write_pair(dir.path(), "ca", ca.pem()).expect("write ca");
+    let ca = omswatch_common::identity::mint::Ca::create(
+        "t",
+        omswatch_common::identity::mint::Validity::days(1),
+    )
+    .expect("ca");
+    let (ca_file, _) =
+        omswatch_common::identity::mint::write_pair(dir.path(), "ca", ca.pem()).expect("write ca");
     let connection = args(&[
         "--collector",
         "https://127.0.0.1:1",

@@ -1,8 +1,9 @@
 //! `omswatch`: the operator's command. `omswatch status` answers "what is wrong
 //! with my OMS cluster, and what do I do" in one call to the collector;
 //! `omswatch bundle` packs everything OMS support asks for into one file;
-//! `omswatch certs` mints the certificates of mutual TLS. How the CLI reaches
-//! the collector lives in `omswatch_collector::cli`.
+//! `omswatch certs` mints the certificates of mutual TLS. The pieces (how the
+//! CLI reaches the collector, the views, the bundle archive) live in the
+//! `omswatch_cli` library beside this file.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,11 +13,11 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use omswatch_collector::bundle_archive::{self, Meta, output, tar_gz};
-use omswatch_collector::cli::certs::{self, CertsCommand};
-use omswatch_collector::cli::connect::{ConnectArgs, Connection, client};
-use omswatch_collector::cli::failure;
-use omswatch_collector::views;
+use omswatch_cli::bundle_archive::{self, Meta, output, tar_gz};
+use omswatch_cli::certs::{self, CertsCommand};
+use omswatch_cli::connect::{ConnectArgs, Connection, client};
+use omswatch_cli::failure;
+use omswatch_cli::views;
 use omswatch_common::findings::Code;
 use omswatch_common::proto::v1::{Bundle, BundleRequest, ForgetNodeRequest, StatusRequest};
 use omswatch_common::telemetry::chain;
@@ -317,7 +318,7 @@ fn pack_and_write(bundle: &Bundle, collector: &str, output: &str) -> anyhow::Res
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let meta = Meta {
-        cli_version: omswatch_collector::VERSION.to_string(),
+        cli_version: omswatch_cli::VERSION.to_string(),
         collector_url: collector.to_string(),
         packed_at_unix_ms: now_ms,
     };

@@ -271,3 +271,8 @@ pub async fn client(connection: &Connection, timeout: Duration) -> anyhow::Resul
         connection.auth.clone(),
     ))
 }
+
+#[cfg(test)]
+mod client_tests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,17 @@
+//! The `omswatch` CLI: an operator's view of the cluster through the collector's
+//! Query service. The binary (`src/main.rs`) only parses and dispatches; here:
+//! - [`connect`]: how the CLI reaches the collector (TLS or plain text, operator
+//!   certificate or bearer token), and [`failure`]: what it says when that fails;
+//! - [`views`]: a `ClusterStatus` as a table for people, JSON for scripts, and the
+//!   exit code both share;
+//! - [`bundle_archive`]: a `GetBundle` answer packed into the support bundle's
+//!   `.tar.gz`;
+//! - [`certs`]: `omswatch certs`, minting with [`omswatch_common::identity::mint`].
+pub mod bundle_archive;
+pub mod certs;
+pub mod connect;
+pub mod failure;
+pub mod views;
+
+/// This build's version, written into support bundles.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
