@@ -142,14 +142,16 @@ fn keys<'a>(ctx: &'a Context<'_>, tie: Tie, cause: &'a Finding) -> Vec<Key<'a>> 
             .filter_map(|n| n.oms_ip.as_deref())
             .map(Key::Ip)
             .collect(),
-        Tie::NodeHostnameIp => {
-            let own = cause.evidence.get("ip").map(String::as_str);
-            nodes
-                .flat_map(|n| n.hostname_ips.iter().map(String::as_str))
-                .filter(|ip| Some(*ip) != own)
-                .map(Key::Ip)
-                .collect()
-        }
+        Tie::NodeHostnameIp => nodes
+            .flat_map(|n| {
+                let own = n.oms_ip.as_deref();
+                n.hostname_ips
+                    .iter()
+                    .map(String::as_str)
+                    .filter(move |ip| Some(*ip) != own)
+            })
+            .map(Key::Ip)
+            .collect(),
         Tie::SameNodeHostnameListed => nodes
             .filter(|n| n.hostname_ips.iter().any(|ip| ctx.in_any_cm_nodes(ip)))
             .map(|n| Key::Node(n.name))

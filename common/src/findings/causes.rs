@@ -32,8 +32,9 @@ pub enum Tie {
     SameIp,
     /// The symptom's `ip` is the OMS_HOST_IP of the cause's node.
     NodeOmsHostIp,
-    /// The symptom's `ip` is one that `hostname -i` prints on the cause's
-    /// nodes, other than the cause's own `ip`.
+    /// The symptom's `ip` is one that `hostname -i` prints on one of the
+    /// cause's nodes, other than that node's OMS_HOST_IP (for a duplicated IP:
+    /// the addresses its containers left without a row).
     NodeHostnameIp,
     /// The symptom is about the cause's node, and that node's `hostname -i`
     /// is in cm_nodes: OMS_HOST_IP is what is wrong, not cm_nodes.
@@ -58,14 +59,20 @@ impl Tie {
             Tie::SameIp => "of the same IP",
             Tie::NodeOmsHostIp => "of the node's OMS_HOST_IP",
             Tie::NodeHostnameIp => {
-                "of the IPs the nodes' `hostname -i` prints (other than the duplicated one)"
+                "of an IP the node's `hostname -i` prints, other than its OMS_HOST_IP"
             }
             Tie::SameNodeHostnameListed => {
                 "on the same node, when its `hostname -i` is in cm_nodes"
             }
-            Tie::UnreportedCount => "when they account for every cm_nodes IP missing",
-            Tie::UnlistedCount => "when they account for every node reporting too many",
-            Tie::UnreadRegion => "of IPs or nodes in no readable region",
+            Tie::UnreportedCount => {
+                "when cm_nodes lists more servers than report, and these findings are at least as many as the gap"
+            }
+            Tie::UnlistedCount => {
+                "when more nodes report than cm_nodes lists, and these findings are at least as many as the gap"
+            }
+            Tie::UnreadRegion => {
+                "about an IP or a node in no region whose config.yaml could be read (not a node that names a readable region; a count only when nodes are extra)"
+            }
         }
     }
 }
