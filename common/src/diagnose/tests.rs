@@ -8,6 +8,8 @@ use crate::proto::v1::{Identity, NodeReport, Program, SupervisorStatus};
 use crate::snapshot::*;
 
 mod causes;
+mod causes_node;
+mod causes_regions;
 mod config_rules;
 mod folding;
 mod metadb_rows;

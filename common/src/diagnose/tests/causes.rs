@@ -1,6 +1,9 @@
 //! One case per causal link (findings/causes.rs): a minimal snapshot, and every
 //! finding's id with the id of the root it is folded under (`None`: a root).
 //! `every_link_has_a_case` checks that each link is the direct cause in some case.
+//! Here: wrong or missing OMS_HOST_IP and silent nodes; `causes_node`: supervisord,
+//! components, docker_init.sh, heartbeats; `causes_regions`: cm_nodes counts and
+//! regions whose config.yaml or MetaDB cannot be read.
 
 use super::*;
 use crate::findings::causes::LINKS;
@@ -13,16 +16,16 @@ pub(super) type FoldCase = (
     &'static [(&'static str, Option<&'static str>)],
 );
 
-fn id_of(s: &mut Snapshot, node: usize) -> &mut Identity {
+pub(super) fn id_of(s: &mut Snapshot, node: usize) -> &mut Identity {
     s.nodes[node].report.identity.as_mut().expect("identity")
 }
 
-fn set_oms_ip(s: &mut Snapshot, node: usize, ip: &str) {
+pub(super) fn set_oms_ip(s: &mut Snapshot, node: usize, ip: &str) {
     id_of(s, node).oms_host_ip = Some(ip.into());
 }
 
 /// Region 0 keeps no host row and no heartbeat for `ip`.
-fn rows_gone(s: &mut Snapshot, ip: &str) {
+pub(super) fn rows_gone(s: &mut Snapshot, ip: &str) {
     let view = metadb(s);
     view.hosts.as_mut().expect("rows").retain(|r| r.ip != ip);
     view.heartbeats
@@ -32,7 +35,7 @@ fn rows_gone(s: &mut Snapshot, ip: &str) {
 }
 
 /// Region 0's heartbeat of `ip` is 600 s old and its host row OFFLINE.
-fn rows_stale(s: &mut Snapshot, ip: &str) {
+pub(super) fn rows_stale(s: &mut Snapshot, ip: &str) {
     let view = metadb(s);
     for r in view
         .hosts
@@ -54,12 +57,12 @@ fn rows_stale(s: &mut Snapshot, ip: &str) {
     }
 }
 
-fn no_heartbeat(s: &mut Snapshot, ip: &str) {
+pub(super) fn no_heartbeat(s: &mut Snapshot, ip: &str) {
     let beats = metadb(s).heartbeats.as_mut().expect("rows");
     beats.retain(|r| r.host_ip != ip);
 }
 
-fn stop(s: &mut Snapshot, node: usize, program: &str) {
+pub(super) fn stop(s: &mut Snapshot, node: usize, program: &str) {
     let sup = s.nodes[node]
         .report
         .supervisor
@@ -70,7 +73,7 @@ fn stop(s: &mut Snapshot, node: usize, program: &str) {
     }
 }
 
-fn health(s: &mut Snapshot, node: usize, healthy: bool, docker_init_ran: bool) {
+pub(super) fn health(s: &mut Snapshot, node: usize, healthy: bool, docker_init_ran: bool) {
     s.nodes[node].report.health = Some(OmsHealth {
         url: "http://127.0.0.1:8089/oms/health".into(),
         reachable: true,
@@ -87,7 +90,7 @@ fn health(s: &mut Snapshot, node: usize, healthy: bool, docker_init_ran: bool) {
     });
 }
 
-fn unreachable_supervisor(s: &mut Snapshot, node: usize) {
+pub(super) fn unreachable_supervisor(s: &mut Snapshot, node: usize) {
     s.nodes[node].report.supervisor = Some(SupervisorStatus {
         reachable: false,
         error: "connection refused".into(),
@@ -96,7 +99,7 @@ fn unreachable_supervisor(s: &mut Snapshot, node: usize) {
 }
 
 /// n2 started with 10.0.0.99, which cm_nodes does not list; its host name resolves to 10.0.0.12.
-fn unlisted_ip(s: &mut Snapshot) {
+pub(super) fn unlisted_ip(s: &mut Snapshot) {
     set_oms_ip(s, 1, "10.0.0.99");
     let view = metadb(s);
     view.hosts
@@ -113,9 +116,6 @@ const DUP: Option<&str> = Some("DUPLICATE_OMS_HOST_IP/10.0.0.11");
 const MISMATCH: Option<&str> = Some("OMS_HOST_IP_MISMATCH/n2");
 const MISSING: Option<&str> = Some("OMS_HOST_IP_MISSING/n2");
 const SILENT: Option<&str> = Some("NODE_SILENT/n2");
-const SUP_DOWN: Option<&str> = Some("SUPERVISOR_UNREACHABLE/n1");
-const DS_STOPPED: Option<&str> = Some("COMPONENT_NOT_RUNNING/n1/oms_drc_supervisor");
-const NOT_IN: Option<&str> = Some("NODE_NOT_IN_CM_NODES/n2");
 
 pub(super) const CASES: &[FoldCase] = &[
     (
@@ -254,237 +254,17 @@ pub(super) const CASES: &[FoldCase] = &[
             ("HOST_NOT_ONLINE/10.0.0.12", SILENT),
         ],
     ),
-    (
-        "supervisord unreachable: heartbeat stale, host offline, health failing",
-        |s| {
-            unreachable_supervisor(s, 0);
-            rows_stale(s, "10.0.0.11");
-            health(s, 0, false, true);
-        },
-        &[
-            ("SUPERVISOR_UNREACHABLE/n1", None),
-            ("HEARTBEAT_STALE/10.0.0.11", SUP_DOWN),
-            ("HOST_NOT_ONLINE/10.0.0.11", SUP_DOWN),
-            ("OMS_HEALTH_FAILED/n1", SUP_DOWN),
-        ],
-    ),
-    (
-        "supervisord unreachable: heartbeat missing",
-        |s| {
-            unreachable_supervisor(s, 0);
-            no_heartbeat(s, "10.0.0.11");
-        },
-        &[
-            ("SUPERVISOR_UNREACHABLE/n1", None),
-            ("HEARTBEAT_MISSING/10.0.0.11", SUP_DOWN),
-        ],
-    ),
-    (
-        "oms_drc_supervisor stopped: heartbeat stale, host offline",
-        |s| {
-            stop(s, 0, "oms_drc_supervisor");
-            rows_stale(s, "10.0.0.11");
-        },
-        &[
-            ("COMPONENT_NOT_RUNNING/n1/oms_drc_supervisor", None),
-            ("HEARTBEAT_STALE/10.0.0.11", DS_STOPPED),
-            ("HOST_NOT_ONLINE/10.0.0.11", DS_STOPPED),
-        ],
-    ),
-    (
-        "oms_drc_supervisor stopped: heartbeat missing",
-        |s| {
-            stop(s, 0, "oms_drc_supervisor");
-            no_heartbeat(s, "10.0.0.11");
-        },
-        &[
-            ("COMPONENT_NOT_RUNNING/n1/oms_drc_supervisor", None),
-            ("HEARTBEAT_MISSING/10.0.0.11", DS_STOPPED),
-        ],
-    ),
-    (
-        "oms_console stopped: health failing",
-        |s| {
-            stop(s, 0, "oms_console");
-            health(s, 0, false, true);
-        },
-        &[
-            ("COMPONENT_NOT_RUNNING/n1/oms_console", None),
-            (
-                "OMS_HEALTH_FAILED/n1",
-                Some("COMPONENT_NOT_RUNNING/n1/oms_console"),
-            ),
-        ],
-    ),
-    (
-        "nginx stopped: health failing",
-        |s| {
-            stop(s, 0, "nginx");
-            health(s, 0, false, true);
-        },
-        &[
-            ("COMPONENT_NOT_RUNNING/n1/nginx", None),
-            (
-                "OMS_HEALTH_FAILED/n1",
-                Some("COMPONENT_NOT_RUNNING/n1/nginx"),
-            ),
-        ],
-    ),
-    (
-        "other programs explain neither health nor heartbeat",
-        |s| {
-            stop(s, 0, "oms_drc_cm");
-            stop(s, 1, "oms_console");
-            health(s, 0, false, true);
-            rows_stale(s, "10.0.0.12");
-        },
-        &[
-            ("COMPONENT_NOT_RUNNING/n1/oms_drc_cm", None),
-            ("COMPONENT_NOT_RUNNING/n2/oms_console", None),
-            ("OMS_HEALTH_FAILED/n1", None),
-            ("HEARTBEAT_STALE/10.0.0.12", None),
-            (
-                "HOST_NOT_ONLINE/10.0.0.12",
-                Some("HEARTBEAT_STALE/10.0.0.12"),
-            ),
-        ],
-    ),
-    (
-        "docker_init.sh not run: no host row",
-        |s| {
-            health(s, 1, true, false);
-            metadb(s)
-                .hosts
-                .as_mut()
-                .expect("rows")
-                .retain(|r| r.ip != "10.0.0.12");
-        },
-        &[
-            ("DOCKER_INIT_NOT_RUN/n2", None),
-            ("HOST_ROW_MISSING/10.0.0.12", Some("DOCKER_INIT_NOT_RUN/n2")),
-        ],
-    ),
-    (
-        "heartbeat missing: host offline",
-        |s| {
-            rows_stale(s, "10.0.0.12");
-            no_heartbeat(s, "10.0.0.12");
-        },
-        &[
-            ("HEARTBEAT_MISSING/10.0.0.12", None),
-            (
-                "HOST_NOT_ONLINE/10.0.0.12",
-                Some("HEARTBEAT_MISSING/10.0.0.12"),
-            ),
-        ],
-    ),
-    (
-        "a stale heartbeat alone stays a root",
-        |s| metadb(s).heartbeats.as_mut().expect("rows")[1].age_s = Some(600),
-        &[("HEARTBEAT_STALE/10.0.0.12", None)],
-    ),
-    (
-        "not in cm_nodes: its rows and the count",
-        |s| set_config(s, 0, "config.yaml", &config(&["10.0.0.11"])),
-        &[
-            ("NODE_NOT_IN_CM_NODES/n2", None),
-            ("CM_NODES_COUNT_MISMATCH", NOT_IN),
-            ("HOST_ROW_UNKNOWN/oms_cm/10.0.0.12", NOT_IN),
-            (
-                "HEARTBEAT_FROM_UNKNOWN_IP/oms_cm_heartbeat_0/10.0.0.12",
-                NOT_IN,
-            ),
-        ],
-    ),
-    (
-        "an agent missing: the count",
-        |s| {
-            s.nodes.pop();
-        },
-        &[
-            ("CM_NODE_NOT_REPORTING/10.0.0.12", None),
-            (
-                "CM_NODES_COUNT_MISMATCH",
-                Some("CM_NODE_NOT_REPORTING/10.0.0.12"),
-            ),
-        ],
-    ),
-];
-
-/// sh's MetaDB reads fail with these targets.
-fn sh_unreadable(s: &mut Snapshot, hosts: bool) {
-    let fail = |table: &str| MetaDbFailure {
-        target: format!("oms@127.0.0.1:3306/{table}"),
-        reason: "Unknown database".into(),
-    };
-    let view = s.regions[1].metadb.as_mut().expect("metadb");
-    view.heartbeats = Err(fail("oms_cm_heartbeat_1.heart_beat"));
-    if hosts {
-        view.hosts = Err(fail("oms_cm.host"));
-    }
-}
-
-const SH_INVALID: Option<&str> = Some("CONFIG_INVALID/sh.yaml/cm_nodes");
-const N3_NOT_IN: Option<&str> = Some("NODE_NOT_IN_CM_NODES/n3");
-
-/// Two regions (`two_regions::healthy`): hz (n1, n2) and sh (n3).
-pub(super) const REGION_CASES: &[FoldCase] = &[
-    (
-        "sh's config.yaml unreadable: what only its cm_nodes would place",
-        |s| {
-            set_config(s, 1, "sh.yaml", "cm_nodes: [");
-            let hz = s.regions[0].metadb.as_mut().expect("metadb");
-            hz.heartbeats
-                .as_mut()
-                .expect("rows")
-                .push(beat("10.0.1.21", 2));
-        },
-        &[
-            ("CONFIG_INVALID/sh.yaml/cm_nodes", None),
-            ("NODE_NOT_IN_CM_NODES/n3", SH_INVALID),
-            ("HOST_ROW_UNKNOWN/oms_cm/10.0.1.21", SH_INVALID),
-            (
-                "HEARTBEAT_FROM_UNKNOWN_IP/oms_cm_heartbeat_0/10.0.1.21",
-                SH_INVALID,
-            ),
-            ("CM_NODES_COUNT_MISMATCH", SH_INVALID),
-        ],
-    ),
-    (
-        "sh's config.yaml unreadable: a node of hz is hz's problem",
-        |s| {
-            set_config(s, 1, "sh.yaml", "cm_nodes: [");
-            s.nodes[2].report.region = "hz".into();
-        },
-        &[
-            ("CONFIG_INVALID/sh.yaml/cm_nodes", None),
-            ("NODE_NOT_IN_CM_NODES/n3", None),
-            ("HOST_ROW_UNKNOWN/oms_cm/10.0.1.21", N3_NOT_IN),
-            ("CM_NODES_COUNT_MISMATCH", N3_NOT_IN),
-        ],
-    ),
-    (
-        "sh's MetaDB unreadable: nothing is inferred from its rows",
-        |s| sh_unreadable(s, true),
-        &[(
-            "METADB_UNREACHABLE/127.0.0.1:3306/oms_cm.host,oms_cm_heartbeat_1.heart_beat",
-            None,
-        )],
-    ),
-    (
-        "sh's heartbeat database unreadable: no heartbeat symptom for its ips",
-        |s| sh_unreadable(s, false),
-        &[(
-            "METADB_UNREACHABLE/127.0.0.1:3306/oms_cm_heartbeat_1.heart_beat",
-            None,
-        )],
-    ),
 ];
 
 /// Every fold case with its base snapshot, mutated.
 pub(super) fn all_fold_cases() -> impl Iterator<Item = (&'static FoldCase, Snapshot)> {
-    let tables: [(fn() -> Snapshot, &'static [FoldCase]); 2] =
-        [(healthy, CASES), (two_regions::healthy, REGION_CASES)];
+    type FoldTable = (fn() -> Snapshot, &'static [FoldCase]);
+    let tables: [FoldTable; 4] = [
+        (healthy, CASES),
+        (healthy, causes_node::CASES),
+        (healthy, causes_regions::CASES),
+        (two_regions::healthy, causes_regions::TWO_REGION_CASES),
+    ];
     tables.into_iter().flat_map(|(base, cases)| {
         cases.iter().map(move |case| {
             let mut s = base();

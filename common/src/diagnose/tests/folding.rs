@@ -63,10 +63,11 @@ fn later(mut s: Snapshot) -> Snapshot {
         for beat in view.heartbeats.iter_mut().flatten() {
             beat.age_s = beat.age_s.map(|a| if a > stale { a + 1000 } else { a });
         }
-        for failure in [view.hosts.as_mut().err(), view.heartbeats.as_mut().err()] {
-            if let Some(f) = failure {
-                f.reason = "timed out after 5s".into();
-            }
+        for failure in [view.hosts.as_mut().err(), view.heartbeats.as_mut().err()]
+            .into_iter()
+            .flatten()
+        {
+            failure.reason = "timed out after 5s".into();
         }
     }
     s
