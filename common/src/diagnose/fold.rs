@@ -97,18 +97,20 @@ fn edges(ctx: &Context<'_>, findings: &[Finding], links: &[Link]) -> Edges {
         let Some(&first) = causes.first() else {
             continue;
         };
-        for &symptom_code in link.symptoms {
-            if let Some(test) = whole(link.tie) {
-                for &s in by_code.get(&symptom_code).into_iter().flatten() {
-                    if test(ctx, &findings[s], causes.len()) {
-                        add(l, first, s);
-                    }
+        if let Some(test) = whole(link.tie) {
+            let symptoms = link.symptoms.iter().filter_map(|code| by_code.get(code));
+            for &s in symptoms.flatten() {
+                if test(ctx, &findings[s], causes.len()) {
+                    add(l, first, s);
                 }
-                continue;
             }
-            for &c in &causes {
-                for key in keys(ctx, link.tie, &findings[c]) {
-                    for &s in by_key.get(&(symptom_code, key)).into_iter().flatten() {
+            continue;
+        }
+        for &c in &causes {
+            let keys = keys(ctx, link.tie, &findings[c]);
+            for &code in link.symptoms {
+                for key in &keys {
+                    for &s in by_key.get(&(code, *key)).into_iter().flatten() {
                         add(l, c, s);
                     }
                 }

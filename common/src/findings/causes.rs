@@ -23,6 +23,16 @@ pub enum Certainty {
     Probable,
 }
 
+impl Certainty {
+    /// `sure` or `probable`, as docs/FINDINGS.md and `omswatch explain` print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Certainty::Sure => "sure",
+            Certainty::Probable => "probable",
+        }
+    }
+}
+
 /// The fact that ties a cause finding to a symptom finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tie {
@@ -267,15 +277,12 @@ pub fn markdown() -> String {
     );
     for link in LINKS {
         let symptoms: Vec<String> = link.symptoms.iter().map(|c| format!("`{c}`")).collect();
-        let certainty = match link.certainty {
-            Certainty::Sure => "sure",
-            Certainty::Probable => "probable",
-        };
         out.push_str(&format!(
-            "| {} | {} | {} | {certainty} |\n",
+            "| {} | {} | {} | {} |\n",
             cause_label(link),
             symptoms.join(", "),
             link.tie.describe().replace('|', "\\|"),
+            link.certainty.as_str(),
         ));
     }
     out
