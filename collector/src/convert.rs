@@ -49,5 +49,38 @@ fn finding(f: &Finding) -> pb::Finding {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        id: f.id.clone(),
+        caused_by: f.caused_by.clone().unwrap_or_default(),
+        explains: f.explains.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use omswatch_common::findings::Code;
+
+    #[test]
+    fn findings_carry_id_root_and_folded_symptoms() {
+        let mut root = Finding::on_node(Code::ComponentNotRunning, "n1", "n1: x is STOPPED")
+            .with("program", "oms_drc_supervisor");
+        root.id = "COMPONENT_NOT_RUNNING/n1/oms_drc_supervisor".into();
+        root.explains = vec!["HEARTBEAT_STALE/10.0.0.11".into()];
+        let mut symptom = Finding::new(Code::HeartbeatStale, "stale").with("ip", "10.0.0.11");
+        symptom.id = "HEARTBEAT_STALE/10.0.0.11".into();
+        symptom.caused_by = Some(root.id.clone());
+        let diagnosis = Diagnosis {
+            nodes: Vec::new(),
+            findings: vec![root, symptom],
+        };
+        let status = cluster_status(&diagnosis, 1);
+        let (r, s) = (&status.findings[0], &status.findings[1]);
+        assert_eq!(r.id, "COMPONENT_NOT_RUNNING/n1/oms_drc_supervisor");
+        assert_eq!(
+            (r.caused_by.as_str(), r.explains.as_slice()),
+            ("", &[s.id.clone()][..])
+        );
+        assert_eq!(s.caused_by, r.id);
+        assert!(s.explains.is_empty());
     }
 }

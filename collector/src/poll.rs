@@ -89,24 +89,15 @@ fn keep(
     }
 }
 
-/// Logs findings that appeared or cleared since the last tick; returns the new set.
+/// Logs findings that appeared or cleared since the last tick, by their stable
+/// id (code and subject, not ages); returns the new set of ids.
 fn log_changes(previous: BTreeSet<String>, findings: &[Finding]) -> BTreeSet<String> {
-    let current: BTreeSet<String> = findings.iter().map(identity).collect();
-    for f in findings.iter().filter(|f| !previous.contains(&identity(f))) {
-        tracing::warn!(code = %f.code, severity = %f.severity(), nodes = ?f.nodes, "finding raised: {}", f.message);
+    let current: BTreeSet<String> = findings.iter().map(|f| f.id.clone()).collect();
+    for f in findings.iter().filter(|f| !previous.contains(&f.id)) {
+        tracing::warn!(id = %f.id, code = %f.code, severity = %f.severity(), nodes = ?f.nodes, caused_by = ?f.caused_by, "finding raised: {}", f.message);
     }
     for gone in previous.difference(&current) {
         tracing::info!(finding = %gone, "finding cleared");
     }
     current
-}
-
-/// What makes a finding "the same" across ticks: code, nodes and subject, not ages.
-fn identity(f: &Finding) -> String {
-    let subject = ["ip", "program", "file", "key", "target"]
-        .iter()
-        .filter_map(|k| f.evidence.get(*k).map(|v| format!("{k}={v}")))
-        .collect::<Vec<_>>()
-        .join(" ");
-    format!("{} [{}] {subject}", f.code, f.nodes.join(","))
 }

@@ -71,6 +71,8 @@ pub(super) struct Context<'a> {
     claiming: HashMap<String, Vec<usize>>,
     /// `hostname -i` address → indexes of live nodes resolving to it.
     resolving: HashMap<String, Vec<usize>>,
+    /// Node name → index into `nodes` (live or not).
+    by_name: HashMap<&'a str, usize>,
 }
 
 /// Reports are expected at least this often even if an agent claims a shorter interval.
@@ -103,6 +105,7 @@ impl<'a> Context<'a> {
                 resolving.entry(ip.clone()).or_default().push(i);
             }
         }
+        let by_name = nodes.iter().enumerate().map(|(i, n)| (n.name, i)).collect();
         Self {
             snapshot,
             nodes,
@@ -110,12 +113,18 @@ impl<'a> Context<'a> {
             listing,
             claiming,
             resolving,
+            by_name,
         }
     }
 
     /// Live nodes only: a silent node's last report is history, not evidence.
     pub fn live(&self) -> impl Iterator<Item = &NodeCtx<'a>> {
         self.nodes.iter().filter(|n| n.live)
+    }
+
+    /// The node named `name`, live or not.
+    pub fn node(&self, name: &str) -> Option<&NodeCtx<'a>> {
+        self.by_name.get(name).map(|&i| &self.nodes[i])
     }
 
     /// Whether `ip` (normalised) is in any valid region's cm_nodes.

@@ -5,6 +5,8 @@
 //! `liveness`, `identity`, `regions`, `metadb`, `metadb_rows`, `components`;
 //! the node's own health: `health`, `resources`); `context` indexes the
 //! snapshot once (live nodes, regions, who claims which IP) so rules stay short.
+//! After the rules, `fold` gives each finding its id and folds symptoms under
+//! their root cause, by the links of [`crate::findings::causes`].
 //! Nothing here does I/O or reads a clock: the snapshot carries `now`.
 
 mod cm_nodes;
@@ -13,6 +15,7 @@ mod components;
 mod config;
 mod context;
 mod drift;
+mod fold;
 mod health;
 mod identity;
 mod installer;
@@ -43,6 +46,11 @@ pub struct Diagnosis {
 
 /// Diagnoses `snapshot`. Deterministic: the same snapshot gives the same output.
 pub fn diagnose(snapshot: &Snapshot) -> Diagnosis {
+    diagnose_with(snapshot, findings::causes::LINKS)
+}
+
+/// [`diagnose`] with another table of causal links (tests try cycles with it).
+pub(crate) fn diagnose_with(snapshot: &Snapshot, links: &[findings::causes::Link]) -> Diagnosis {
     let ctx = Context::new(snapshot);
     let mut out = Vec::new();
     config::check(snapshot, &mut out);
@@ -59,6 +67,7 @@ pub fn diagnose(snapshot: &Snapshot) -> Diagnosis {
     health::check(&ctx, &mut out);
     resources::check(&ctx, &mut out);
     findings::sort(&mut out);
+    fold::fold(&ctx, &mut out, links);
     let nodes = views::node_views(&ctx, &out);
     Diagnosis {
         nodes,

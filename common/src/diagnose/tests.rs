@@ -7,7 +7,11 @@ use crate::oms_config;
 use crate::proto::v1::{Identity, NodeReport, Program, SupervisorStatus};
 use crate::snapshot::*;
 
+mod causes;
+mod causes_node;
+mod causes_regions;
 mod config_rules;
+mod folding;
 mod metadb_rows;
 mod node_config;
 mod node_resources;

@@ -233,9 +233,15 @@ catalogue! {
         remedy: "In the OMS container on {node}: `bash /root/docker_init.sh`, then check the newest {evidence}.";
 }
 
-/// The catalogue as the Markdown section of docs/FINDINGS.md (a test keeps them equal;
-/// regenerate with `omswatch explain --all --markdown`).
+/// The catalogue, then the causal links ([`super::causes::markdown`]), as the
+/// generated section of docs/FINDINGS.md (a test keeps them equal; regenerate
+/// with `omswatch explain --all --markdown`).
 pub fn markdown() -> String {
+    format!("{}\n{}", table(), super::causes::markdown())
+}
+
+/// The catalogue as a Markdown table.
+fn table() -> String {
     let mut out = String::from(
         "| Code | Severity | Node becomes | Means | Usual cause | Fix |\n|---|---|---|---|---|---|\n",
     );

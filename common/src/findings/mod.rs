@@ -1,9 +1,12 @@
 //! What the diagnosis returns: findings with a stable code from the one catalogue.
 //!
 //! Every view (table, JSON, gRPC, `omswatch explain`) takes code text, severity and
-//! remedy from [`catalogue`]; nothing restates them.
+//! remedy from [`catalogue`]; nothing restates them. [`causes`] says which
+//! codes explain which; [`id`] names each finding stably across ticks.
 
 pub mod catalogue;
+pub mod causes;
+pub mod id;
 
 pub use catalogue::{Code, Entry, NodeImpact, Severity};
 
@@ -20,6 +23,13 @@ pub struct Finding {
     pub message: String,
     /// Facts behind the finding: file, key, line, ip, values seen.
     pub evidence: BTreeMap<String, String>,
+    /// Stable name of the problem (see [`id`]); set by the diagnosis, empty before.
+    pub id: String,
+    /// The id of the root cause this finding is folded under; `None` for a root.
+    pub caused_by: Option<String>,
+    /// For a root: the ids of every finding folded under it, in output order.
+    /// Empty for a symptom (chains fold to the root).
+    pub explains: Vec<String>,
 }
 
 impl Finding {
@@ -30,6 +40,9 @@ impl Finding {
             nodes: Vec::new(),
             message: message.into(),
             evidence: BTreeMap::new(),
+            id: String::new(),
+            caused_by: None,
+            explains: Vec::new(),
         }
     }
 
