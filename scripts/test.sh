@@ -2,11 +2,25 @@
 # Runs every omswatch check and test: installs what is missing, then formatting,
 # clippy -D warnings, rustdoc -D warnings, one build, and the whole test suite (unit tests and the
 # end-to-end tests against real mariadbd, supervisord and network namespaces).
-# Cleans up after itself, also when a test fails. Exit code: 0 only if all passed.
+# Cleans up after itself, also when a test fails, and fails if any process it started is still
+# alive at its end (scripts/leak-check.sh names and kills it). Exit code: 0 only if all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/prereqs.sh
-trap 'scripts/cleanup.sh' EXIT
+
+# Every process of this run inherits this marker, whatever wrappers it went through; at the end,
+# scripts/leak-check.sh finds the ones still alive by it (and binaries of target/ started since).
+OMSWATCH_TEST_RUN="$$-$(date +%s%N)-$RANDOM"
+export OMSWATCH_TEST_RUN
+run_start=$(sed 's/.*) //' "/proc/$$/stat" | cut -d' ' -f20)
+finish() {
+  local code=$? target=${CARGO_TARGET_DIR:-target} since=()
+  [ -d "$target" ] && since=(--exe-dir "$target" --since "$run_start")
+  scripts/leak-check.sh --marker "$OMSWATCH_TEST_RUN" "${since[@]}" || code=1
+  scripts/cleanup.sh || code=1
+  exit $code
+}
+trap finish EXIT
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -7,13 +7,16 @@
 //!   IP, hostname and `/etc/hosts`;
 //! - [`Supervisord`]: a real `supervisord` laid out like an OMS container (`conf.d/*.ini`);
 //! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port;
-//! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector.
+//! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector;
+//! - [`TrackedChild`] owns every long-running process the pieces start: dropping it kills the
+//!   process with everything it started and reaps it.
 //!
 //! Tests run in parallel processes (cargo nextest), so every name, port, address and directory
 //! is unique per instance; machine-wide choices go through [`host_lock`]. A test process killed
 //! before its `Drop` runs (a nextest timeout) leaves nothing running: servers die with it, and
-//! the next harness user sweeps its namespaces and temp dirs. Missing prerequisites are errors
-//! that say what to install, never silent skips.
+//! the next harness user (or `omswatch-test-sweep`, run by `scripts/cleanup.sh`) sweeps its
+//! processes, namespaces and temp dirs. Missing prerequisites are errors that say what to
+//! install, never silent skips.
 
 pub mod bins;
 pub mod cluster;
@@ -23,6 +26,7 @@ pub mod netns;
 pub mod ports;
 mod process;
 pub mod supervisord;
+pub mod tracked;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -33,7 +37,26 @@ pub use bins::bin_path;
 pub use mariadb::MariaDb;
 pub use netns::{NodeNet, TestNet};
 pub use ports::free_port;
+pub use process::{is_alive, is_gone};
 pub use supervisord::{ProgramSpec, Supervisord, oms_programs};
+pub use tracked::TrackedChild;
+
+/// Removes what test processes killed before their `Drop` left behind, and nothing that a running
+/// test (of any checkout) still uses: processes tagged by dead test processes, network slots
+/// whose lock nobody holds, temp dirs whose owner is gone. Returns the network slots cleaned.
+pub fn sweep_leftovers() -> anyhow::Result<Vec<u32>> {
+    require_root()?;
+    tracked::sweep_orphans();
+    let slots = netns::sweep_unowned_slots()?;
+    for prefix in [
+        cluster::DIR_PREFIX,
+        supervisord::DIR_PREFIX,
+        mariadb::INSTANCE_DIR_PREFIX,
+    ] {
+        host_lock::sweep_temp_dirs(prefix);
+    }
+    Ok(slots)
+}
 
 /// Directories searched after `$PATH`: root's tools live in `sbin`, which a user's `$PATH` may lack.
 const EXTRA_PROGRAM_DIRS: [&str; 4] = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];

@@ -17,16 +17,16 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlSslMode};
 use tempfile::TempDir;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use crate::host_lock::{HostLock, owned_temp_dir, sweep_temp_dirs};
-use crate::process::{dying_with_parent, kill_and_reap, run_checked, tail};
-use crate::{free_port, require_program, require_root};
+use crate::process::{dying_with_parent, run_checked, tail};
+use crate::{TrackedChild, free_port, require_program, require_root};
 
 /// How long a started server may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Instance dirs (the template's name must not start with this).
-const INSTANCE_DIR_PREFIX: &str = "omswatch-mariadb-instance-";
+pub const INSTANCE_DIR_PREFIX: &str = "omswatch-mariadb-instance-";
 /// How long a query through [`MariaDb::pool`] keeps retrying to connect (e.g. while stopped).
 const POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bumped whenever the install options change, so an old template is not reused.
@@ -44,7 +44,7 @@ pub struct MariaDb {
     /// The TCP port on 127.0.0.1, kept across [`MariaDb::restart`].
     port: u16,
     /// The server process; `None` after [`MariaDb::stop`].
-    server: Option<Child>,
+    server: Option<TrackedChild>,
     /// Root connections to the server, replaced on restart.
     pool: MySqlPool,
     /// Marks `dir` as in use (see [`crate::host_lock::owned_temp_dir`]); released after it.
@@ -100,6 +100,14 @@ impl MariaDb {
         self.dir.path().join("err.log")
     }
 
+    /// The server's pid, while it runs.
+    pub fn pids(&self) -> Vec<u32> {
+        self.server
+            .as_ref()
+            .map(TrackedChild::pids)
+            .unwrap_or_default()
+    }
+
     /// A pool of root connections; while the server is stopped its queries fail after 2 s.
     pub fn pool(&self) -> &MySqlPool {
         &self.pool
@@ -129,7 +137,7 @@ impl MariaDb {
     /// Kills the server with SIGKILL (a MetaDB outage); the datadir stays for [`MariaDb::restart`].
     pub async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(mut server) = self.server.take() {
-            server.kill().await.context("killing mariadbd")?;
+            server.kill();
         }
         Ok(())
     }
@@ -256,9 +264,10 @@ impl MariaDb {
 }
 
 impl Drop for MariaDb {
+    /// Kills the server before its directory goes (fields drop in declaration order).
     fn drop(&mut self) {
         if let Some(server) = self.server.as_mut() {
-            kill_and_reap(server);
+            server.kill();
         }
     }
 }
@@ -325,16 +334,15 @@ async fn spawn_server(
     mariadbd: &Path,
     dir: &Path,
     port: u16,
-) -> anyhow::Result<(Child, MySqlPool)> {
+) -> anyhow::Result<(TrackedChild, MySqlPool)> {
     let log = dir.join("err.log");
-    let mut server = dying_with_parent(Command::new, mariadbd)?
-        .args(server_args(dir, port))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("spawning {}", mariadbd.display()))?;
+    let mut server = TrackedChild::spawn(
+        dying_with_parent(Command::new, mariadbd)?
+            .args(server_args(dir, port))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    )?;
     let options = MySqlConnectOptions::new()
         .host("127.0.0.1")
         .port(port)
@@ -358,7 +366,7 @@ async fn spawn_server(
             return Ok((server, pool));
         }
         if Instant::now() >= deadline {
-            kill_and_reap(&mut server);
+            server.kill();
             bail!(
                 "mariadbd did not accept connections on port {port} within {START_TIMEOUT:?}; \
                  {} ends with:\n{}",

@@ -10,17 +10,22 @@
 //!
 //! Slots are claimed with a [`HostLock`] named `netns-slot-<N>` (`ss -xlp | grep omswatch`
 //! shows the holders), so parallel test processes never share a subnet or interface name, and a
-//! slot left behind by a killed process is cleaned by its next owner before use.
+//! slot left behind by a killed process is cleaned by its next owner before use, or by
+//! [`sweep_unowned_slots`] (`scripts/cleanup.sh`), which takes each slot's lock first and so never
+//! touches a slot a running test holds.
 
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Stdio;
 
 use anyhow::{Context, bail};
+use rustix::process::Signal;
 use tokio::process::Command;
 
 use crate::host_lock::HostLock;
+use crate::process::signal;
 use crate::{require_program, require_root};
 
 /// Slots available: `10.231.0.0/24` through `10.239.255.0/24`.
@@ -86,7 +91,7 @@ impl TestNet {
             bail!("a TestNet has 1..={MAX_NODES} nodes, not {nodes}");
         }
         let (slot, slot_lock) = claim_slot()?;
-        remove_slot_leftovers(slot); // a killed previous owner's namespaces and links
+        clear_dead_slot(slot); // a killed previous owner's namespaces and links
         let mut net = TestNet {
             slot,
             nodes: Vec::new(),
@@ -219,11 +224,94 @@ fn subnet(slot: u32) -> [u8; 2] {
 /// Takes the lowest free slot.
 fn claim_slot() -> anyhow::Result<(u32, HostLock)> {
     for slot in 0..SLOTS {
-        if let Some(lock) = HostLock::try_acquire(&format!("netns-slot-{slot}"))? {
+        if let Some(lock) = HostLock::try_acquire(&slot_lock_name(slot))? {
             return Ok((slot, lock));
         }
     }
     bail!("all {SLOTS} TestNet slots are in use")
+}
+
+/// The name of the [`HostLock`] that holds slot `slot`.
+fn slot_lock_name(slot: u32) -> String {
+    format!("netns-slot-{slot}")
+}
+
+/// Cleans every slot that has leftovers (namespaces, links, `/etc/netns` dirs) but no owner:
+/// what test processes killed before their `Drop` left. Each slot's lock is held while it is
+/// cleaned, so slots of running tests (of any checkout) are never touched. Returns the slots
+/// cleaned.
+pub fn sweep_unowned_slots() -> anyhow::Result<Vec<u32>> {
+    let mut names: Vec<String> = ip_output(&["-o", "link", "show"])
+        .lines()
+        .map(|line| link_name(line).to_owned())
+        .collect();
+    names.extend(
+        ip_output(&["netns", "list"])
+            .lines()
+            .map(|line| line.split_whitespace().next().unwrap_or("").to_owned()),
+    );
+    if let Ok(entries) = std::fs::read_dir(NETNS_ETC) {
+        names.extend(
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok()),
+        );
+    }
+    let slots: BTreeSet<u32> = names.iter().filter_map(|name| slot_of(name)).collect();
+    let mut cleaned = Vec::new();
+    for slot in slots {
+        if let Some(_lock) = HostLock::try_acquire(&slot_lock_name(slot))? {
+            clear_dead_slot(slot);
+            cleaned.push(slot);
+        }
+    }
+    Ok(cleaned)
+}
+
+/// The slot `N` of an omswatch name: namespace `omsw<N>n<i>`, veth `owv<N>h<i>`, bridge `owb<N>`.
+fn slot_of(name: &str) -> Option<u32> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let numbered = |rest: &str, separator: char| {
+        let (slot, index) = rest.split_once(separator)?;
+        (digits(slot) && digits(index)).then(|| slot.parse().ok())?
+    };
+    if let Some(rest) = name.strip_prefix("omsw") {
+        numbered(rest, 'n')
+    } else if let Some(rest) = name.strip_prefix("owv") {
+        numbered(rest, 'h')
+    } else {
+        name.strip_prefix("owb")
+            .filter(|rest| digits(rest))
+            .and_then(|rest| rest.parse().ok())
+    }
+}
+
+/// SIGKILLs the processes still inside slot `slot`'s namespaces, then removes its leftovers.
+/// Only for a slot whose lock the caller just took: its previous owner is gone.
+fn clear_dead_slot(slot: u32) {
+    let ns_prefix = format!("omsw{slot}n");
+    for line in ip_output(&["netns", "list"]).lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        if slot_of(name) == Some(slot) && name.starts_with(&ns_prefix) {
+            for pid in ip_output(&["netns", "pids", name]).split_whitespace() {
+                if let Ok(pid) = pid.parse() {
+                    signal(pid, Signal::KILL);
+                }
+            }
+        }
+    }
+    remove_slot_leftovers(slot);
+}
+
+/// The interface name in a line of `ip -o link show`, e.g. `owv3h0` in
+/// `12: owv3h0@if11: <BROADCAST,...`: between the first `": "` and `'@'` or `':'`.
+fn link_name(line: &str) -> &str {
+    line.split(": ")
+        .nth(1)
+        .unwrap_or("")
+        .split(['@', ':'])
+        .next()
+        .unwrap_or("")
 }
 
 /// Deletes every namespace, link and `/etc/netns` dir named for `slot`, ignoring errors.
@@ -237,14 +325,7 @@ fn remove_slot_leftovers(slot: u32) {
     };
     let links = ip_output(&["-o", "link", "show"]);
     for line in links.lines() {
-        // "12: owv3h0@if11: <BROADCAST,...": the name sits between the first ": " and '@'/':'.
-        let name = line
-            .split(": ")
-            .nth(1)
-            .unwrap_or("")
-            .split(['@', ':'])
-            .next()
-            .unwrap_or("");
+        let name = link_name(line);
         if of_slot(name, &veth_prefix) {
             let _ = ip(&["link", "del", name]);
         }
@@ -302,4 +383,26 @@ fn ip_output(args: &[&str]) -> String {
         .output()
         .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{link_name, slot_of};
+
+    #[test]
+    fn slots_are_read_from_omswatch_names_only() {
+        assert_eq!(slot_of("omsw12n3"), Some(12));
+        assert_eq!(slot_of("owv7h0"), Some(7));
+        assert_eq!(slot_of("owb2303"), Some(2303));
+        for other in [
+            "omsw12", "omsw12n", "omswan1", "owb", "owb1x", "owv1", "eth0", "omsw1n2x",
+        ] {
+            assert_eq!(slot_of(other), None, "{other}");
+        }
+        assert_eq!(
+            link_name("12: owv3h0@if11: <BROADCAST,MULTICAST>"),
+            "owv3h0"
+        );
+        assert_eq!(link_name("5: owb3: <BROADCAST>"), "owb3");
+    }
 }

@@ -1,23 +1,18 @@
 //! Small process helpers shared by the harness pieces: running a command and checking it,
-//! killing and reaping children from `Drop` (which cannot await), and reading log tails.
+//! signalling, waiting from `Drop` (which cannot await), reading `/proc`, and reading log tails.
 //!
-//! Reaping matters here: the VM's pid 1 does not reliably reap orphans, so anything left to it may
-//! stay a zombie. Every process the harness starts is therefore waited for by its own parent.
-//!
-//! Long-running servers are started through `setpriv --pdeathsig KILL`, so that they die with
-//! the test even when the test process itself is killed (e.g. by a nextest timeout) and no
-//! `Drop` runs.
+//! Long-running processes are started through `setpriv --pdeathsig KILL` ([`dying_with_parent`])
+//! and owned by a [`crate::TrackedChild`], which kills them with everything they started and
+//! reaps them.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use rustix::process::{Pid, Signal, kill_process};
 use tokio::process::{Child, Command};
 
 use crate::require_program;
-
-/// How long `Drop` waits for a killed child before giving up on it.
-const REAP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs `command` to completion; fails with its stderr/stdout unless it exits 0. Returns stdout.
 pub(crate) async fn run_checked(command: &mut Command) -> anyhow::Result<String> {
@@ -41,6 +36,10 @@ pub(crate) async fn run_checked(command: &mut Command) -> anyhow::Result<String>
 /// A command running `program` through `setpriv --pdeathsig KILL --`: the kernel SIGKILLs it when
 /// the spawning thread dies. `runner` builds the command around `setpriv` (e.g. `Command::new` or
 /// [`crate::NodeNet::command`]); the caller appends `program`'s arguments.
+///
+/// `program` must not fork a long-lived child of its own: the death signal reaches only the
+/// process `setpriv` becomes, not its children (why the agent's clock is shifted by preloading
+/// libfaketime rather than through the forking `faketime` wrapper).
 pub(crate) fn dying_with_parent(
     runner: impl FnOnce(PathBuf) -> Command,
     program: &Path,
@@ -51,12 +50,11 @@ pub(crate) fn dying_with_parent(
     Ok(command)
 }
 
-/// Sends `signal` (a `kill -s` name such as `TERM`) to `pid`; errors are ignored (it may be gone).
-pub(crate) fn signal(pid: u32, signal: &str) {
-    let _ = std::process::Command::new("kill")
-        .args(["-s", signal, &pid.to_string()])
-        .stderr(std::process::Stdio::null())
-        .status();
+/// Sends `signal` to `pid`; errors are ignored (it may be gone already).
+pub(crate) fn signal(pid: u32, signal: Signal) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        let _ = kill_process(pid, signal);
+    }
 }
 
 /// Waits, blocking, until `child` exits or `timeout` passes; true when it was reaped.
@@ -71,75 +69,89 @@ pub(crate) fn wait_blocking(child: &mut Child, timeout: Duration) -> bool {
     }
 }
 
-/// SIGKILLs `child` and reaps it, blocking briefly; for `Drop` implementations.
-pub(crate) fn kill_and_reap(child: &mut Child) {
-    let _ = child.start_kill();
-    wait_blocking(child, REAP_TIMEOUT);
-}
-
-/// SIGKILLs every process whose environment holds `tag` (a `KEY=value` entry), except `spare`,
-/// repeating a few times in case one of them spawned more.
-pub(crate) fn kill_tagged(tag: &str, spare: Option<u32>) {
-    for _ in 0..5 {
-        let mut pids = tagged_pids(tag);
-        pids.retain(|pid| Some(*pid) != spare);
-        if pids.is_empty() {
-            return;
+/// Waits, blocking, until none of `pids` is alive (gone, or a zombie its parent has yet to
+/// reap) or `timeout` passes; true when none is.
+pub(crate) fn wait_dead(pids: &[u32], timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if !pids.iter().any(|pid| is_alive(*pid)) {
+            return true;
         }
-        let _ = std::process::Command::new("kill")
-            .arg("-KILL")
-            .args(pids.iter().map(u32::to_string))
-            .stderr(std::process::Stdio::null())
-            .status();
-        std::thread::sleep(Duration::from_millis(20));
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
-/// SIGKILLs orphans (parent pid 1) whose environment sets `var`: programs of a supervisord that
-/// died with a killed test process.
-pub(crate) fn kill_orphans_with_var(var: &str) {
-    let prefix = format!("{var}=");
-    let orphans: Vec<u32> = pids_whose_environ(|entry| entry.starts_with(prefix.as_bytes()))
-        .into_iter()
-        .filter(|pid| parent_pid(*pid) == Some(1))
-        .collect();
-    if !orphans.is_empty() {
-        let _ = std::process::Command::new("kill")
-            .arg("-KILL")
-            .args(orphans.iter().map(u32::to_string))
-            .stderr(std::process::Stdio::null())
-            .status();
+/// Whether `pid` runs: present in `/proc` and not a zombie.
+pub fn is_alive(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|fields| fields.first().is_some_and(|state| state != "Z"))
+}
+
+/// Whether `pid` is gone entirely: not even a zombie, so its parent reaped it.
+pub fn is_gone(pid: u32) -> bool {
+    !Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// One line of the process table, as far as the harness needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProcessEntry {
+    /// Process id.
+    pub pid: u32,
+    /// Process group id.
+    pub pgid: u32,
+    /// Its initial environment's `NUL`-separated `KEY=value` entries (empty for zombies).
+    pub environ: Vec<u8>,
+}
+
+impl ProcessEntry {
+    /// The value of environment variable `var`, if the process was started with it.
+    pub fn env(&self, var: &str) -> Option<&str> {
+        self.environ
+            .split(|&b| b == 0)
+            .find_map(|entry| entry.strip_prefix(var.as_bytes())?.strip_prefix(b"="))
+            .and_then(|value| std::str::from_utf8(value).ok())
     }
 }
 
-/// The pids of live processes whose initial environment contains the entry `tag`.
-pub(crate) fn tagged_pids(tag: &str) -> Vec<u32> {
-    pids_whose_environ(|entry| entry == tag.as_bytes())
-}
-
-/// The pids of processes with an environment entry (`KEY=value` bytes) matching `wanted`.
-fn pids_whose_environ(wanted: impl Fn(&[u8]) -> bool) -> Vec<u32> {
+/// Every live (non-zombie) process on the machine, from `/proc`.
+pub(crate) fn live_processes() -> Vec<ProcessEntry> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|environ| environ.split(|&b| b == 0).any(&wanted))
+        .filter_map(|pid| {
+            let fields = stat_fields(pid)?;
+            if fields.first().is_some_and(|state| state == "Z") {
+                return None;
+            }
+            Some(ProcessEntry {
+                pid,
+                pgid: fields.get(2)?.parse().ok()?,
+                environ: std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default(),
+            })
         })
         .collect()
 }
 
-/// The parent pid of `pid`, from `/proc/<pid>/stat` (the field after the `(comm)`'s state).
-fn parent_pid(pid: u32) -> Option<u32> {
+/// The start time of `pid` (clock ticks after boot, field 22 of `/proc/<pid>/stat`): with the pid,
+/// it names a process uniquely, since pids are reused.
+pub(crate) fn start_time(pid: u32) -> Option<u64> {
+    stat_fields(pid)?.get(19)?.parse().ok()
+}
+
+/// The fields of `/proc/<pid>/stat` after `(comm)`, starting with the state (field 3).
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")?
-        .1
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    Some(
+        stat.rsplit_once(") ")?
+            .1
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 /// The last `lines` lines of a text file, or a note saying why it could not be read.

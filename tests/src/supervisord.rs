@@ -2,34 +2,30 @@
 //! and `[include] files = conf.d/*.ini`, one `.ini` per program, sleepers standing in for
 //! `nginx`, `oms_console`, `oms_drc_cm` and `oms_drc_supervisor`.
 //!
-//! Everything lives in a temp dir. Every process started (supervisord and its programs) carries
-//! the environment entry `OMSWATCH_SUPERVISORD=<temp dir>`, so that `Drop` finds them all; it
-//! lets supervisord reap its programs, since this VM's pid 1 may leave orphans as zombies.
-//! supervisord dies with the test process even when that is killed (see `setpriv --pdeathsig`
-//! in the `process` module); its orphaned programs are swept by the next [`Supervisord::start`].
+//! Everything lives in a temp dir. supervisord is a [`TrackedChild`], so its programs carry its
+//! tag and `Drop` finds them all; it lets supervisord reap its programs, since this VM's pid 1
+//! may leave orphans as zombies. supervisord dies with the test process even when that is killed
+//! (see `setpriv --pdeathsig` in the `process` module); its orphaned programs are swept by the
+//! next tracked spawn ([`crate::tracked::sweep_orphans`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use rustix::process::Signal;
 use tempfile::TempDir;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use crate::host_lock::{HostLock, owned_temp_dir, sweep_temp_dirs};
 use crate::netns::NodeNet;
-use crate::process::{
-    dying_with_parent, kill_and_reap, kill_orphans_with_var, kill_tagged, run_checked, signal,
-    tail, wait_blocking,
-};
-use crate::require_program;
+use crate::process::{dying_with_parent, run_checked, signal, tail};
+use crate::{TrackedChild, require_program};
 
 /// Prefix of the temp dirs.
-const DIR_PREFIX: &str = "omswatch-supervisord-";
+pub const DIR_PREFIX: &str = "omswatch-supervisord-";
 /// How long supervisord may take to answer and to settle its autostart programs.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
-/// The environment variable that tags supervisord and its programs for cleanup.
-const TAG_VAR: &str = "OMSWATCH_SUPERVISORD";
 /// States an autostart program shows before it settles in RUNNING, FATAL or EXITED (STOPPED only
 /// until supervisord's first pass starts it).
 const UNSETTLED_STATES: [&str; 3] = ["STOPPED", "STARTING", "BACKOFF"];
@@ -111,10 +107,8 @@ pub fn oms_programs() -> Vec<ProgramSpec> {
 pub struct Supervisord {
     /// Holds `supervisord.conf`, `conf.d/`, `supervisor.sock`, logs; removed on drop.
     dir: TempDir,
-    /// The supervisord process; `None` after [`Supervisord::kill`].
-    process: Option<Child>,
-    /// The `KEY=value` environment entry carried by every process it started.
-    tag: String,
+    /// The supervisord process (its programs carry its tag); `None` after [`Supervisord::kill`].
+    process: Option<TrackedChild>,
     /// The `supervisorctl` program.
     supervisorctl: PathBuf,
     /// Marks `dir` as in use (see [`crate::host_lock::owned_temp_dir`]); released after it.
@@ -134,27 +128,21 @@ impl Supervisord {
         sweep_temp_dirs(DIR_PREFIX);
         let (dir, dir_lock) = owned_temp_dir(DIR_PREFIX)?;
         write_config(dir.path(), programs)?;
-        let tag_value = dir.path().display().to_string();
-        kill_orphans_with_var(TAG_VAR); // programs of a supervisord whose test was killed
         let mut command = match node {
             Some(node) => dying_with_parent(|setpriv| node.command(setpriv), &supervisord)?,
             None => dying_with_parent(Command::new, &supervisord)?,
         };
         let console = std::fs::File::create(dir.path().join("console.log"))?;
-        let process = command
+        command
             .arg("-c")
             .arg(dir.path().join("supervisord.conf"))
-            .env(TAG_VAR, &tag_value)
             .stdin(Stdio::null())
             .stdout(console.try_clone()?)
-            .stderr(console)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("spawning {command:?}"))?;
+            .stderr(console);
+        let process = TrackedChild::spawn(&mut command)?;
         let mut started = Supervisord {
             dir,
             process: Some(process),
-            tag: format!("{TAG_VAR}={tag_value}"),
             supervisorctl,
             _dir_lock: dir_lock,
         };
@@ -227,7 +215,15 @@ impl Supervisord {
 
     /// The pid of supervisord itself; `None` after [`Supervisord::kill`].
     pub fn pid(&self) -> Option<u32> {
-        self.process.as_ref().and_then(Child::id)
+        self.process.as_ref().and_then(TrackedChild::id)
+    }
+
+    /// Every live process of it: supervisord and its programs.
+    pub fn pids(&self) -> Vec<u32> {
+        self.process
+            .as_ref()
+            .map(TrackedChild::pids)
+            .unwrap_or_default()
     }
 
     /// `supervisorctl stop <name>`.
@@ -264,17 +260,15 @@ impl Supervisord {
     /// first (supervisord is then shutting down and restarts nothing), then SIGKILL its programs
     /// (it reaps them and exits), then SIGKILL whatever is left.
     fn shut_down(&mut self) {
-        let pid = self.pid();
-        if let Some(pid) = pid {
-            signal(pid, "TERM");
+        let Some(mut process) = self.process.take() else {
+            return;
+        };
+        if let Some(pid) = process.id() {
+            signal(pid, Signal::TERM); // from now on it restarts nothing
         }
-        kill_tagged(&self.tag, pid);
-        if let Some(mut process) = self.process.take()
-            && !wait_blocking(&mut process, Duration::from_secs(5))
-        {
-            kill_and_reap(&mut process);
-        }
-        kill_tagged(&self.tag, None);
+        process.kill_descendants(); // its programs, which it reaps
+        process.wait_exit(Duration::from_secs(5)); // then it exits by itself
+        process.kill(); // whatever is left
     }
 
     /// A `supervisorctl -c <conf> <args>` command.

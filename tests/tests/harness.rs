@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use omswatch_tests::host_lock::HostLock;
 use omswatch_tests::{
-    MariaDb, ProgramSpec, Supervisord, TestNet, bins, free_port, oms_programs, require_program,
-    require_root,
+    MariaDb, ProgramSpec, Supervisord, TestNet, TrackedChild, bins, free_port, oms_programs,
+    require_program, require_root,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 use sqlx::{Connection, Row};
@@ -461,18 +461,18 @@ async fn crash_helper_holds_resources() -> anyhow::Result<()> {
 async fn a_killed_test_process_leaves_nothing_behind() -> anyhow::Result<()> {
     use tokio::io::AsyncBufReadExt;
 
-    let mut helper = tokio::process::Command::new(std::env::current_exe()?)
-        .args([
-            "--ignored",
-            "--exact",
-            "crash_helper_holds_resources",
-            "--nocapture",
-        ])
-        .env(CRASH_HELPER_ENV, "1")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let stdout = helper.stdout.take().context("helper stdout")?;
+    let mut helper = TrackedChild::spawn(
+        tokio::process::Command::new(std::env::current_exe()?)
+            .args([
+                "--ignored",
+                "--exact",
+                "crash_helper_holds_resources",
+                "--nocapture",
+            ])
+            .env(CRASH_HELPER_ENV, "1")
+            .stdout(std::process::Stdio::piped()),
+    )?;
+    let stdout = helper.take_stdout().context("helper stdout")?;
     let mut lines = tokio::io::BufReader::new(stdout).lines();
     let held = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(line) = lines.next_line().await? {
@@ -488,7 +488,7 @@ async fn a_killed_test_process_leaves_nothing_behind() -> anyhow::Result<()> {
         .collect::<Vec<_>>()
         .try_into()
         .map_err(|words| anyhow::anyhow!("bad HELD line: {words:?}"))?;
-    helper.kill().await?; // SIGKILL: no Drop runs in the helper
+    helper.kill(); // SIGKILL: no Drop runs in the helper
 
     // mariadbd and supervisord die with it (setpriv --pdeathsig).
     for pid in [mariadbd, supervisord] {

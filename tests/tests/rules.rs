@@ -5,11 +5,12 @@
 
 use std::time::Duration;
 
-use omswatch_tests::ProgramSpec;
+use anyhow::Context;
 use omswatch_tests::cluster::{
     CM_DB, Cluster, ClusterSpec, ConfigEdit, HEARTBEAT_DB, codes, find, heartbeat_db,
     oms_programs_serving_health,
 };
+use omswatch_tests::{ProgramSpec, TrackedChild, is_gone};
 
 type Result = anyhow::Result<()>;
 
@@ -225,6 +226,19 @@ async fn clock_skew_of_a_node_without_ntp() -> Result {
             .all(|f| f["nodes"][0] == "oms-node-2"),
         "node 1 is in sync: {doc}"
     );
+    // The skewed agent runs as itself, under no forking wrapper, and the dropped cluster leaves
+    // nothing behind, all reaped (issue 13: `faketime`'s child outlived its test).
+    let skewed = cluster.agents[1].as_ref().context("agent of oms-node-2")?;
+    let agent = skewed.id().context("agent pid")?;
+    let exe = std::fs::read_link(format!("/proc/{agent}/exe"))?;
+    assert!(exe.ends_with("omswatch-agent"), "{}", exe.display());
+    assert_eq!(skewed.pids(), [agent]);
+    let pids = cluster.pids();
+    let started = 2 + 1 + 2 * (1 + 4) + 1; // agents, collector, supervisords + programs, mariadbd
+    assert!(pids.len() >= started, "{pids:?}");
+    drop(cluster);
+    let left: Vec<u32> = pids.into_iter().filter(|pid| !is_gone(*pid)).collect();
+    assert!(left.is_empty(), "running or unreaped after drop: {left:?}");
     Ok(())
 }
 
@@ -243,10 +257,9 @@ async fn resources_over_thresholds() -> Result {
     .map(String::from)
     .to_vec();
     // Make sure the 5-minute load is not 0.00 on an idle machine.
-    let mut busy = tokio::process::Command::new("sh")
-        .args(["-c", "while :; do :; done"])
-        .kill_on_drop(true)
-        .spawn()?;
+    let mut busy = TrackedChild::spawn(
+        tokio::process::Command::new("sh").args(["-c", "while :; do :; done"]),
+    )?;
     let cluster = Cluster::start(spec).await?;
     let f = cluster.wait_finding("MEMORY_LOW", &["oms-node-1"]).await?;
     assert!(
@@ -263,7 +276,7 @@ async fn resources_over_thresholds() -> Result {
         "{f}"
     );
     cluster.wait_finding("LOAD_HIGH", &["oms-node-1"]).await?;
-    busy.kill().await?;
+    busy.kill();
     Ok(())
 }
 

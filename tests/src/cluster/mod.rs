@@ -1,9 +1,11 @@
 //! A whole OMS-like cluster for end-to-end tests and the demo: a MetaDB (real
 //! mariadbd) seeded with `host` and `heart_beat` rows, one network namespace per
 //! node with a real supervisord and a real `omswatch-agent`, and a real
-//! `omswatch-collector` on the test bridge. Everything is stopped on drop.
+//! `omswatch-collector` on the test bridge. Everything is stopped on drop, agents first,
+//! and every process is reaped (see [`TrackedChild`]).
 
 mod files;
+mod launch;
 mod pki;
 mod spec;
 
@@ -20,9 +22,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tempfile::TempDir;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-use crate::{MariaDb, Supervisord, TestNet, bin_path, free_port, require_program};
+use crate::host_lock::{HostLock, owned_temp_dir, sweep_temp_dirs};
+use crate::{MariaDb, Supervisord, TestNet, TrackedChild, bin_path, free_port};
+use launch::{agent_command, collector_args, launch_collector, millis};
 
 /// A running cluster.
 pub struct Cluster {
@@ -33,9 +37,9 @@ pub struct Cluster {
     /// One supervisord per node.
     pub supervisors: Vec<Supervisord>,
     /// One agent per node (`None` where the spec asked for none or it was killed).
-    pub agents: Vec<Option<Child>>,
+    pub agents: Vec<Option<TrackedChild>>,
     /// The collector process.
-    pub collector: Child,
+    pub collector: TrackedChild,
     /// Its arguments, to restart it the same way.
     collector_args: Vec<String>,
     /// The collector's URL.
@@ -48,17 +52,21 @@ pub struct Cluster {
     pub node_configs: Vec<PathBuf>,
     /// The certificates, unless the spec asked for plain text.
     pub pki: Option<Pki>,
-    /// Holds config.yaml and logs.
+    /// Holds config.yaml, logs and the PKI; removed on drop.
     pub dir: TempDir,
+    /// Marks `dir` as in use (see [`owned_temp_dir`]); released after it.
+    _dir_lock: HostLock,
 }
+
+/// Prefix of the clusters' temp dirs.
+pub const DIR_PREFIX: &str = "omswatch-cluster-";
 
 impl Cluster {
     /// Builds and starts everything in `spec`; ready when every agent has reported.
     pub async fn start(spec: ClusterSpec) -> anyhow::Result<Cluster> {
         crate::require_root()?;
-        let dir = tempfile::Builder::new()
-            .prefix("omswatch-cluster-")
-            .tempdir()?;
+        sweep_temp_dirs(DIR_PREFIX);
+        let (dir, dir_lock) = owned_temp_dir(DIR_PREFIX)?;
         let (db, net) = tokio::join!(MariaDb::start(), async { TestNet::new(spec.nodes.len()) });
         let (db, mut net) = (db?, net?);
         for (i, node) in spec.nodes.iter().enumerate() {
@@ -115,6 +123,7 @@ impl Cluster {
             node_configs,
             pki,
             dir,
+            _dir_lock: dir_lock,
         };
         for (i, node) in spec.nodes.iter().enumerate() {
             let agent = if node.agent {
@@ -133,22 +142,16 @@ impl Cluster {
         Ok(cluster)
     }
 
-    fn spawn_agent(&self, i: usize, node: &NodeSpec, spec: &ClusterSpec) -> anyhow::Result<Child> {
+    fn spawn_agent(
+        &self,
+        i: usize,
+        node: &NodeSpec,
+        spec: &ClusterSpec,
+    ) -> anyhow::Result<TrackedChild> {
         let net = self.net.node(i)?;
         let log = std::fs::File::create(self.dir.path().join(format!("agent-{}.log", node.name)))?;
         let logs = files::write_log_dir(self.dir.path(), &node.name, node.docker_init_ran)?;
-        let agent = bin_path("omswatch-agent")?;
-        let mut command = match &node.clock_offset {
-            // libfaketime shifts the agent's wall clock only: a node whose NTP drifted.
-            Some(offset) => {
-                let mut c = net.command(require_program("faketime", "faketime")?);
-                c.args(["-f", offset])
-                    .arg(&agent)
-                    .env("DONT_FAKE_MONOTONIC", "1");
-                c
-            }
-            None => net.command(&agent),
-        };
+        let mut command = agent_command(net, node.clock_offset.as_deref())?;
         command
             .arg("--collector")
             .arg(&self.collector_url)
@@ -184,15 +187,14 @@ impl Cluster {
         command
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true);
-        command.spawn().context("spawning omswatch-agent")
+            .stderr(log);
+        TrackedChild::spawn(&mut command).context("spawning omswatch-agent")
     }
 
     /// Kills the collector (SIGKILL: no graceful save) and starts it again with
     /// the same arguments and state file.
     pub async fn restart_collector(&mut self) -> anyhow::Result<()> {
-        self.collector.kill().await?;
+        self.collector.kill();
         self.collector = launch_collector(&self.dir, &self.collector_args)?;
         Ok(())
     }
@@ -200,9 +202,24 @@ impl Cluster {
     /// Stops node `i`'s agent (SIGKILL), as when its container dies.
     pub async fn kill_agent(&mut self, i: usize) -> anyhow::Result<()> {
         if let Some(mut agent) = self.agents.get_mut(i).and_then(Option::take) {
-            agent.kill().await?;
+            agent.kill();
         }
         Ok(())
+    }
+
+    /// Every live process this cluster started: agents, collector, supervisords and their
+    /// programs, mariadbd (what its drop must leave dead and reaped).
+    pub fn pids(&self) -> Vec<u32> {
+        let mut pids: Vec<u32> = self
+            .agents
+            .iter()
+            .flatten()
+            .chain([&self.collector])
+            .flat_map(TrackedChild::pids)
+            .collect();
+        pids.extend(self.supervisors.iter().flat_map(Supervisord::pids));
+        pids.extend(self.db.pids());
+        pids
     }
 
     /// Runs `omswatch status --format json`; returns the document and the exit code.
@@ -362,60 +379,12 @@ async fn seed(db: &MariaDb, net: &TestNet, spec: &ClusterSpec) -> anyhow::Result
     Ok(())
 }
 
-/// The collector's arguments for this cluster (kept to restart it the same way).
-fn collector_args(
-    dir: &TempDir,
-    configs: &[PathBuf],
-    net: &TestNet,
-    port: u16,
-    spec: &ClusterSpec,
-    pki: Option<&Pki>,
-) -> Vec<String> {
-    let mut args = vec![
-        "--listen".to_string(),
-        format!("{}:{port}", net.bridge_ip()),
-    ];
-    for config in configs {
-        args.extend(["--oms-config".to_string(), config.display().to_string()]);
+impl Drop for Cluster {
+    /// Agents first (they would log the collector's absence), then the collector and the
+    /// supervisords; the database and the network go with the fields afterwards.
+    fn drop(&mut self) {
+        self.agents.clear();
+        self.collector.kill();
+        self.supervisors.clear();
     }
-    args.extend([
-        "--tick".into(),
-        millis(spec.tick),
-        "--metadb-timeout".into(),
-        "2s".into(),
-    ]);
-    args.extend([
-        "--state-file".into(),
-        dir.path().join("collector-state.pb").display().to_string(),
-    ]);
-    args.extend(spec.collector_args.iter().cloned());
-    match pki {
-        Some(pki) => args.extend(pki.collector_args()),
-        None => args.extend(["--insecure".into(), "--insecure-allow-remote".into()]),
-    }
-    args
-}
-
-/// Starts the collector; its log is appended to, so a restart keeps the first run's lines.
-fn launch_collector(dir: &TempDir, args: &[String]) -> anyhow::Result<Child> {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.path().join("collector.log"))?;
-    Command::new(bin_path("omswatch-collector")?)
-        .args(args)
-        .env(
-            "RUST_LOG",
-            "info,omswatch_collector=debug,omswatch_common=debug",
-        )
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .context("spawning omswatch-collector")
-}
-
-fn millis(d: Duration) -> String {
-    format!("{}ms", d.as_millis())
 }
