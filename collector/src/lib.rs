@@ -5,7 +5,7 @@
 //! agents ─gRPC→ [`ingest`] (checks each report against
 //! [`omswatch_common::limits`]) ─channel→ [`state`] (one aggregator task, owns the
 //! latest reports, configs and MetaDB rows) ←channel─ [`poll`] (every tick: each
-//! config.yaml and the MetaDB through [`metadb`], the state file through
+//! changed config.yaml through [`configs`], and the MetaDB through [`metadb`], the state file through
 //! [`persist`]); [`query`] asks [`state`] for a
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
 //! through [`convert`]; [`bundle`] answers `GetBundle` from the same snapshot.
@@ -17,6 +17,7 @@
 //! defaults < file < environment < flags.
 pub mod auth;
 pub mod bundle;
+pub mod configs;
 pub mod convert;
 pub mod ingest;
 pub mod metadb;
