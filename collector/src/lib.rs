@@ -11,15 +11,18 @@
 //! through [`convert`]; [`bundle`] answers `GetBundle` from the same snapshot.
 //! [`server`] only wires these tasks together and stops them.
 //!
-//! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text), [`auth`] decides per
-//! request who may report and query, [`tokens`] holds the operators' bearer tokens, and
+//! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text), [`listener`] accepts,
+//! caps and times out connections, [`auth`] decides per request who may report and query
+//! (and marks the connection authorised), [`health`] answers health checks and reflection, [`tokens`] holds the operators' bearer tokens, and
 //! [`rate`] with the report limits bounds what a peer may send. [`settings`] merges
 //! defaults < file < environment < flags.
 pub mod auth;
 pub mod bundle;
 pub mod configs;
 pub mod convert;
+pub mod health;
 pub mod ingest;
+pub mod listener;
 pub mod metadb;
 pub mod persist;
 pub mod poll;
