@@ -7,7 +7,8 @@
 //!   IP, hostname and `/etc/hosts`;
 //! - [`Supervisord`]: a real `supervisord` laid out like an OMS container (`conf.d/*.ini`);
 //! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port;
-//! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector.
+//! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector;
+//!   [`standalone`] runs a collector alone, over TLS on loopback.
 //!
 //! Tests run in parallel processes (cargo nextest), so every name, port, address and directory
 //! is unique per instance; machine-wide choices go through [`host_lock`]. A test process killed
@@ -22,6 +23,7 @@ pub mod mariadb;
 pub mod netns;
 pub mod ports;
 mod process;
+pub mod standalone;
 pub mod supervisord;
 
 use std::os::unix::fs::MetadataExt;
