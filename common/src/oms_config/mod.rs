@@ -20,9 +20,11 @@ use std::path::Path;
 use crate::secret::Secret;
 use fields::Fields;
 
-/// Largest config.yaml read, on the collector as on the agent. A real one is a few KiB; a bigger
-/// file is a wrong path (a log, a dump) or hostile, and is refused before it is parsed.
-pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// Largest config.yaml read, on the collector as on the agent. A real one is a few KiB (about 30
+/// keys); a bigger file is a wrong path (a log, a dump) or hostile, and is refused before it is
+/// parsed. Parsing costs up to ~200 bytes of memory per byte of YAML (the parser's events, then
+/// the values), so the cap also bounds a parse's memory: ~25 MiB at worst.
+pub const MAX_CONFIG_BYTES: u64 = 128 * 1024;
 
 /// Default `nginx_server_port` per OMS's documentation.
 pub const DEFAULT_NGINX_PORT: u16 = 8089;

@@ -26,7 +26,7 @@ use serde_yaml::{Mapping, Value};
 const SLACK: usize = 64 * 1024;
 
 /// Largest (`[` and `{` outside comment lines) × (text length) parsed: about a second of the
-/// scanner's time at worst. A 1 MiB file may hold 256 of them, a 16 KiB one 16,384.
+/// scanner's time at worst. A 128 KiB file (the cap) may hold 2,048 of them, a 16 KiB one 16,384.
 pub const MAX_FLOW_WORK: u64 = 1 << 28;
 
 /// Why a text is not a YAML value.
