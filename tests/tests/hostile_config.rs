@@ -88,6 +88,11 @@ fn check_memory(collector: &Standalone, after: &str) -> Result {
 async fn a_hostile_config_is_invalid_within_a_tick_while_status_answers() -> Result {
     let collector = Standalone::start(&[]).await?;
     until_problem(&collector, "cannot read the file").await?;
+    let mut baseline = Vec::new();
+    for _ in 0..5 {
+        baseline.push(collector.status().await?.2);
+    }
+    eprintln!("status latency, no config.yaml yet (baseline): {baseline:?}");
 
     // 1.5 M keys, ~52 MB: refused by its size, never read.
     replace(&collector.config, |f| {
