@@ -5,17 +5,18 @@
 //! agents ─gRPC→ [`ingest`] (checks each report against
 //! [`omswatch_common::limits`]) ─channel→ [`state`] (one aggregator task, owns the
 //! latest reports, configs and MetaDB rows) ←channel─ [`poll`] (every tick: each
-//! changed config.yaml through [`configs`], and the MetaDB through [`metadb`], the state file through
-//! [`persist`]); [`query`] asks [`state`] for a
+//! changed config.yaml through [`configs`], the MetaDB through [`metadb`], the
+//! state file through [`persist`]); [`query`] asks [`state`] for a
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
 //! through [`convert`]; [`bundle`] answers `GetBundle` from the same snapshot.
 //! [`server`] only wires these tasks together and stops them.
 //!
-//! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text), [`listener`] accepts,
-//! caps and times out connections, [`auth`] decides per request who may report and query
-//! (and marks the connection authorised), [`health`] answers health checks and reflection, [`tokens`] holds the operators' bearer tokens, and
-//! [`rate`] with the report limits bounds what a peer may send. [`settings`] merges
-//! defaults < file < environment < flags.
+//! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text),
+//! [`listener`] accepts, caps and times out connections, [`auth`] decides per
+//! request who may report and query (and marks the connection authorised),
+//! [`tokens`] holds the operators' bearer tokens, [`health`] answers health
+//! checks and reflection, and [`rate`] with the report limits bounds what a peer
+//! may send. [`settings`] merges defaults < file < environment < flags.
 pub mod auth;
 pub mod bundle;
 pub mod configs;

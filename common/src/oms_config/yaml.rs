@@ -299,7 +299,7 @@ mod tests {
         let mut text = String::from("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
         for i in 1..10 {
             let prev = format!("*l{}", i - 1);
-            let row = vec![prev.as_str(); 9].join(", ");
+            let row = [prev.as_str(); 9].join(", ");
             text.push_str(&format!("l{i}: &l{i} [{row}]\n"));
         }
         assert!(parse(&text).is_err());
