@@ -113,11 +113,11 @@ pub async fn run(
     };
     let served = match tls {
         Some(acceptor) => {
-            let incoming = listener::incoming(listener, acceptor, connections);
+            let incoming = listener::incoming(listener, acceptor, connections.clone());
             serve(router, incoming, shutdown, draining).await
         }
         None => {
-            let incoming = listener::incoming(listener, PlainText, connections);
+            let incoming = listener::incoming(listener, PlainText, connections.clone());
             serve(router, incoming, shutdown, draining).await
         }
     };
@@ -125,7 +125,16 @@ pub async fn run(
     if let Some(task) = token_watch {
         task.abort();
     }
-    tracing::info!("collector stopped");
+    let counts = connections.stats().counts();
+    tracing::info!(
+        accepted = counts.accepted_total,
+        authorised = counts.authorised_total,
+        closed_idle = counts.closed_idle_total,
+        refused_peer_cap = counts.refused_peer_cap_total,
+        refused_total_cap = counts.refused_total_cap_total,
+        handshake_failed = counts.handshake_failed_total,
+        "collector stopped"
+    );
     Ok(served?)
 }
 
