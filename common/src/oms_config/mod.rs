@@ -11,7 +11,7 @@ mod yaml;
 
 pub use dbname::DbName;
 pub use read::{ReadError, read_capped};
-pub use yaml::{MAX_FLOW_WORK, YamlError};
+pub use yaml::{MAX_FLOW_WORK, YamlError, parse as parse_yaml};
 
 use std::collections::BTreeMap;
 use std::fmt;
