@@ -23,6 +23,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
 fi
 
+# The Python gRPC client of tests/tests/health.rs (a client written elsewhere, from PyPI).
+if ! python3 -c "import grpc, grpc_health.v1, grpc_reflection.v1alpha" 2>/dev/null; then
+  echo "omswatch: installing grpcio, grpcio-health-checking, grpcio-reflection (pip)" >&2
+  python3 -m pip --version >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-pip >/dev/null; }
+  pkgs=(grpcio grpcio-health-checking grpcio-reflection)
+  # Debian's own python3 refuses pip installs (PEP 668) unless told; a pyenv or venv python does not.
+  python3 -m pip install -q "${pkgs[@]}" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "${pkgs[@]}" \
+    || die "cannot install ${pkgs[*]} with pip"
+fi
+
 for component in rustfmt clippy; do
   cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$component" \
     || die "cargo ${component} is missing and could not be installed"

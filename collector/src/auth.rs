@@ -7,6 +7,10 @@
 //!
 //! With `--insecure` there are no identities at all: any peer may report under
 //! any name and query; the server logs that once at start.
+//!
+//! Every call admitted here marks its connection as authorised
+//! ([`crate::listener::Connections::authorised`]): a connection that makes no such
+//! call within the grace period is closed by the listener.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,6 +19,7 @@ use omswatch_common::identity::{self, IdentityError, PeerIdentity, Role};
 use tokio::sync::watch;
 use tonic::{Request, Status};
 
+use crate::listener::Connections;
 use crate::tokens::TokenSet;
 
 /// Why a peer may not do what it asked. Never holds a token or a key.
@@ -133,6 +138,8 @@ impl fmt::Display for Operator {
 #[derive(Clone)]
 pub struct Authorizer {
     mode: Mode,
+    /// Told of every admitted call, when the listener tracks connections.
+    connections: Option<Connections>,
 }
 
 #[derive(Clone)]
@@ -152,18 +159,44 @@ struct Credentials<'a> {
 impl Authorizer {
     /// `--insecure`: no identities, everything allowed.
     pub fn open() -> Self {
-        Self { mode: Mode::Open }
+        Self {
+            mode: Mode::Open,
+            connections: None,
+        }
     }
 
     /// Mutual TLS, plus bearer tokens for operators when a token file is configured.
     pub fn verified(tokens: Option<watch::Receiver<Arc<TokenSet>>>) -> Self {
         Self {
             mode: Mode::Verified { tokens },
+            connections: None,
         }
+    }
+
+    /// Marks the connection of every call admitted from now on as authorised in `connections`.
+    pub fn tracking(mut self, connections: Connections) -> Self {
+        self.connections = Some(connections);
+        self
+    }
+
+    /// `decided`, after marking the request's connection when it is admitted.
+    fn admitted<T, R>(
+        &self,
+        request: &Request<T>,
+        decided: Result<R, AuthError>,
+    ) -> Result<R, AuthError> {
+        if let (Ok(_), Some(connections)) = (&decided, &self.connections) {
+            connections.authorised(request.remote_addr());
+        }
+        decided
     }
 
     /// Who may report on this stream.
     pub fn reporter<T>(&self, request: &Request<T>) -> Result<Reporter, AuthError> {
+        self.admitted(request, self.decide_reporter(request))
+    }
+
+    fn decide_reporter<T>(&self, request: &Request<T>) -> Result<Reporter, AuthError> {
         match &self.mode {
             Mode::Open => Ok(Reporter::Unverified),
             Mode::Verified { .. } => match credentials(request).certificate {
@@ -179,6 +212,10 @@ impl Authorizer {
     /// own; a token is only consulted without one, so a node's connection
     /// cannot be lifted to operator by adding a header.
     pub fn operator<T>(&self, request: &Request<T>) -> Result<Operator, AuthError> {
+        self.admitted(request, self.decide_operator(request))
+    }
+
+    fn decide_operator<T>(&self, request: &Request<T>) -> Result<Operator, AuthError> {
         let tokens = match &self.mode {
             Mode::Open => return Ok(Operator::Unverified),
             Mode::Verified { tokens } => tokens,

@@ -5,20 +5,25 @@
 //! agents ─gRPC→ [`ingest`] (checks each report against
 //! [`omswatch_common::limits`]) ─channel→ [`state`] (one aggregator task, owns the
 //! latest reports, configs and MetaDB rows) ←channel─ [`poll`] (every tick: each
-//! config.yaml and the MetaDB through [`metadb`], the state file through
-//! [`persist`]); [`query`] asks [`state`] for a
+//! changed config.yaml through [`configs`], the MetaDB through [`metadb`], the
+//! state file through [`persist`]); [`query`] asks [`state`] for a
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
 //! through [`convert`]; [`bundle`] answers `GetBundle` from the same snapshot.
 //! [`server`] only wires these tasks together and stops them.
 //!
-//! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text), [`auth`] decides per
-//! request who may report and query, [`tokens`] holds the operators' bearer tokens, and
-//! [`rate`] with the report limits bounds what a peer may send. [`settings`] merges
-//! defaults < file < environment < flags.
+//! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text),
+//! [`listener`] accepts, caps and times out connections, [`auth`] decides per
+//! request who may report and query (and marks the connection authorised),
+//! [`tokens`] holds the operators' bearer tokens, [`health`] answers health
+//! checks and reflection, and [`rate`] with the report limits bounds what a peer
+//! may send. [`settings`] merges defaults < file < environment < flags.
 pub mod auth;
 pub mod bundle;
+pub mod configs;
 pub mod convert;
+pub mod health;
 pub mod ingest;
+pub mod listener;
 pub mod metadb;
 pub mod persist;
 pub mod poll;

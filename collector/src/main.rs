@@ -99,6 +99,19 @@ struct Args {
     /// Reports one agent stream may send at once above that rate [default: 10].
     #[arg(long, env = "OMSWATCH_REPORT_BURST", value_name = "N")]
     report_burst: Option<u32>,
+    /// Close a connection that made no authorised call (an agent's stream, an
+    /// operator's query; health checks do not count) this long after it was
+    /// accepted, e.g. 10s [default: 10s].
+    #[arg(long, env = "OMSWATCH_IDLE_GRACE", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    idle_grace: Option<Duration>,
+    /// Connections open at once, TLS handshakes included; more are closed at
+    /// once and logged (rate-limited) [default: 4096].
+    #[arg(long, env = "OMSWATCH_MAX_CONNECTIONS", value_name = "N")]
+    max_connections: Option<usize>,
+    /// Connections open at once from one IP address; raise it when agents
+    /// reach the collector through a proxy or NAT [default: 64].
+    #[arg(long, env = "OMSWATCH_MAX_CONNECTIONS_PER_PEER", value_name = "N")]
+    max_connections_per_peer: Option<usize>,
     /// TLS to the MetaDB: disable, preferred, required, verify_ca or
     /// verify_identity [default: preferred].
     #[arg(long, env = "OMSWATCH_METADB_TLS_MODE", value_name = "MODE")]
@@ -110,6 +123,28 @@ struct Args {
     /// Print the default settings as a --config file and exit.
     #[arg(long)]
     print_defaults: bool,
+}
+
+/// File descriptors kept for everything but client connections: the listener, MetaDB
+/// connections, config and state files, the runtime's own.
+const RESERVED_FDS: u64 = 64;
+
+/// Raises the open-files limit as far as allowed, and warns when `max_connections` would still
+/// run out of file descriptors before it is reached.
+fn open_files_room(max_connections: usize) {
+    let Some(limit) = omswatch_collector::listener::raise_open_files_limit() else {
+        return; // unlimited
+    };
+    let needed = max_connections as u64 + RESERVED_FDS;
+    if limit < needed {
+        tracing::warn!(
+            limit,
+            max_connections,
+            "the open-files limit is below max_connections + {RESERVED_FDS}: set LimitNOFILE (systemd) or ulimit -n to at least {needed}, or lower max_connections"
+        );
+    } else {
+        tracing::debug!(limit, "open-files limit");
+    }
 }
 
 #[tokio::main]
@@ -144,10 +179,14 @@ async fn main() -> anyhow::Result<()> {
         max_message_bytes: args.max_message_bytes,
         max_reports_per_second: args.max_reports_per_second,
         report_burst: args.report_burst,
+        idle_grace: args.idle_grace,
+        max_connections: args.max_connections,
+        max_connections_per_peer: args.max_connections_per_peer,
         metadb_tls_mode: args.metadb_tls_mode,
         metadb_tls_ca: args.metadb_tls_ca,
     };
     let settings = Settings::merge(base, overrides)?;
+    open_files_room(settings.max_connections);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| {

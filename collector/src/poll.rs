@@ -1,4 +1,5 @@
-//! The poller: every tick it re-reads each region's config.yaml, reads the
+//! The poller: every tick it re-reads each region's config.yaml that changed
+//! ([`crate::configs`], parsed on a blocking thread), reads the
 //! MetaDB ([`crate::metadb`]), hands both to the aggregator ([`crate::state`]),
 //! logs the findings that appeared or cleared, and writes the state file
 //! ([`crate::persist`]). One task, started by [`crate::server::run`]; a MetaDB
@@ -8,14 +9,14 @@ use std::collections::BTreeSet;
 
 use omswatch_common::diagnose::diagnose;
 use omswatch_common::findings::Finding;
-use omswatch_common::oms_config;
 use omswatch_common::snapshot::RegionInput;
 
+use crate::configs::ConfigFiles;
 use crate::metadb::MetaDbReader;
 use crate::settings::Settings;
 use crate::state::StateHandle;
 
-/// Every tick: re-read each config.yaml (edits are picked up without a restart),
+/// Every tick: re-read each changed config.yaml (edits are picked up without a restart),
 /// read the MetaDB, hand both to the aggregator, and log what changed.
 pub async fn run(settings: Settings, state: StateHandle) {
     let mut reader = MetaDbReader::new(settings.metadb_timeout, settings.metadb_tls.clone());
@@ -24,18 +25,17 @@ pub async fn run(settings: Settings, state: StateHandle) {
     let mut previous = BTreeSet::new();
     let mut first_tick = true;
     let mut save_error: Option<String> = None;
+    let mut configs = ConfigFiles::new(&settings.oms_configs);
     loop {
         ticker.tick().await;
-        let mut regions: Vec<RegionInput> = settings
-            .oms_configs
-            .iter()
-            .map(|path| {
-                let (config, summary) = oms_config::load(path);
-                RegionInput {
-                    config,
-                    summary,
-                    metadb: None,
-                }
+        let mut regions: Vec<RegionInput> = configs
+            .load()
+            .await
+            .into_iter()
+            .map(|(config, summary)| RegionInput {
+                config,
+                summary,
+                metadb: None,
             })
             .collect();
         // On the first tick, publish the configs before the (slower) MetaDB reads, so

@@ -1,21 +1,28 @@
 //! Wiring: the aggregator ([`crate::state`]), the poller ([`crate::poll`]) and
-//! the gRPC services ([`crate::ingest`], [`crate::query`]), all stopped by one
-//! shutdown future (ctrl-c or SIGTERM in the binary, a test's own future in tests).
+//! the gRPC services ([`crate::ingest`], [`crate::query`], health and reflection
+//! from [`crate::health`]) behind the collector's own accept loop
+//! ([`crate::listener`]), all stopped by one shutdown future (ctrl-c or SIGTERM
+//! in the binary, a test's own future in tests).
 
 use std::future::Future;
+use std::io;
 use std::time::Duration;
 
+use futures::Stream;
 use omswatch_common::proto::v1::query_server::QueryServer;
 use omswatch_common::proto::v1::reporting_server::ReportingServer;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tonic::transport::server::Router;
+use tonic::transport::server::{Connected, Router};
 
+use crate::health::{self, HealthStatus};
 use crate::ingest::{OpenStreams, ReportRate, ReportingService};
+use crate::listener::{self, Connections, PlainText};
 use crate::poll;
 use crate::query::QueryService;
 use crate::settings::{Settings, SettingsError};
-use crate::state;
+use crate::state::{self, StateHandle};
 use crate::transport::{self, Security, TransportError};
 
 /// How long shutdown waits for the connections to close once every agent
@@ -36,6 +43,9 @@ pub enum ServeError {
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The reflection service could not be built from the protocol's descriptors.
+    #[error("gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
 }
 
 /// Runs the collector on `listener` until `shutdown` completes. Checks the
@@ -57,9 +67,12 @@ pub async fn run(
     }
     let Security {
         mut server,
+        tls,
         auth,
         token_watch,
     } = transport::prepare(&settings)?;
+    let connections = Connections::new(settings.connection_limits());
+    let auth = auth.tracking(connections.clone());
     let (state, _aggregator) = state::spawn(
         settings.thresholds(),
         restore(settings.state_file.as_deref()),
@@ -71,44 +84,99 @@ pub async fn run(
     };
     let limit = settings.max_message_bytes;
     let (stop, stopping) = watch::channel(false);
+    let (health_status, health) = health::health(stopping.clone()).await;
+    tokio::spawn(serving_once_loaded(state.clone(), health_status.clone()));
+    let (reflection_v1, reflection_v1alpha) = health::reflection(auth.clone())?;
     let service = ReportingService::new(state.clone(), auth.clone(), rate, limit, stopping);
     let open = service.open_streams();
     let reporting = ReportingServer::new(service).max_decoding_message_size(limit);
     let query = QueryServer::new(QueryService::new(state, auth)).max_decoding_message_size(limit);
+    let limits = connections.limits();
     tracing::info!(
         listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
-        tls = !settings.insecure,
+        tls = tls.is_some(),
+        idle_grace = ?limits.idle_grace,
+        max_connections = limits.max_connections,
+        max_connections_per_peer = limits.max_connections_per_peer,
         "collector serving"
     );
-    let router = server.add_service(reporting).add_service(query);
-    let served = serve(router, listener, shutdown, &stop, &open).await;
+    let router = server
+        .add_service(reporting)
+        .add_service(query)
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+    let draining = Draining {
+        stop: &stop,
+        open: &open,
+        health: &health_status,
+    };
+    let served = match tls {
+        Some(acceptor) => {
+            let incoming = listener::incoming(listener, acceptor, connections.clone());
+            serve(router, incoming, shutdown, draining).await
+        }
+        None => {
+            let incoming = listener::incoming(listener, PlainText, connections.clone());
+            serve(router, incoming, shutdown, draining).await
+        }
+    };
     poller.abort();
     if let Some(task) = token_watch {
         task.abort();
     }
-    tracing::info!("collector stopped");
+    let counts = connections.stats().counts();
+    tracing::info!(
+        accepted = counts.accepted_total,
+        authorised = counts.authorised_total,
+        closed_idle = counts.closed_idle_total,
+        refused_peer_cap = counts.refused_peer_cap_total,
+        refused_total_cap = counts.refused_total_cap_total,
+        handshake_failed = counts.handshake_failed_total,
+        "collector stopped"
+    );
     Ok(served?)
 }
 
-/// Serves until `shutdown`, then ends every agent stream through `stop`:
-/// tonic's graceful shutdown waits for all connections to close, and an agent
-/// never closes its Report stream. Returns at the latest DRAIN_TIMEOUT later.
-async fn serve(
+/// Reports SERVING once the aggregator answers, i.e. once the state file is restored.
+async fn serving_once_loaded(state: StateHandle, health: HealthStatus) {
+    if state.snapshot().await.is_ok() {
+        health.serving().await;
+        tracing::debug!("health: SERVING");
+    }
+}
+
+/// What shutdown turns off: health first, then every agent stream.
+struct Draining<'a> {
+    stop: &'a watch::Sender<bool>,
+    open: &'a OpenStreams,
+    health: &'a HealthStatus,
+}
+
+/// Serves until `shutdown`, then reports NOT_SERVING and ends every agent stream
+/// through `stop`: tonic's graceful shutdown waits for all connections to close,
+/// and an agent never closes its Report stream. Returns at the latest
+/// DRAIN_TIMEOUT later.
+async fn serve<IO>(
     router: Router,
-    listener: TcpListener,
+    incoming: impl Stream<Item = io::Result<IO>>,
     shutdown: impl Future<Output = ()>,
-    stop: &watch::Sender<bool>,
-    open: &OpenStreams,
-) -> Result<(), tonic::transport::Error> {
+    draining: Draining<'_>,
+) -> Result<(), tonic::transport::Error>
+where
+    IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
+{
+    let Draining { stop, open, health } = draining;
     let signal = async {
         shutdown.await;
         tracing::info!(
             report_streams = open.count(),
-            "shutting down: ending agent streams"
+            "shutting down: health NOT_SERVING, ending agent streams"
         );
+        health.not_serving().await;
         stop.send_replace(true);
     };
-    let serving = router.serve_with_incoming_shutdown(transport::incoming(listener), signal);
+    let serving = router.serve_with_incoming_shutdown(incoming, signal);
     tokio::select! {
         served = serving => served,
         () = drain_deadline(stop.subscribe()) => {

@@ -15,6 +15,12 @@ pub use metadb_tls::{MetaDbTls, MetaDbTlsMode, UnknownTlsMode};
 
 /// Default for [`Settings::max_message_bytes`]: 1 MiB, ten times a large node's report.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Default for [`Settings::max_connections`]: far above any OMS cluster's agents and operators,
+/// far below deploy's `LimitNOFILE` (65536).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default for [`Settings::max_connections_per_peer`]: an agent needs one connection, an
+/// operator's command one; a bastion host running many at once fits too.
+pub const DEFAULT_MAX_CONNECTIONS_PER_PEER: usize = 64;
 
 /// Everything the collector needs to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +68,14 @@ pub struct Settings {
     pub max_reports_per_second: f64,
     /// Reports one agent stream may send at once above that rate (a burst of changes).
     pub report_burst: u32,
+    /// A connection that has made no authorised call (an agent's stream, an operator's query)
+    /// this long after it was accepted is closed; health checks do not count.
+    #[serde(with = "humantime_serde_compat")]
+    pub idle_grace: Duration,
+    /// Connections open at once (TLS handshakes included); more are closed at once.
+    pub max_connections: usize,
+    /// Connections open at once from one IP address; more are closed at once.
+    pub max_connections_per_peer: usize,
     /// TLS towards the MetaDB.
     pub metadb_tls: MetaDbTls,
 }
@@ -88,6 +102,9 @@ impl Default for Settings {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_reports_per_second: 5.0,
             report_burst: 10,
+            idle_grace: Duration::from_secs(10),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
             metadb_tls: MetaDbTls::default(),
         }
     }
@@ -134,6 +151,12 @@ pub struct Overrides {
     pub max_reports_per_second: Option<f64>,
     /// `--report-burst`.
     pub report_burst: Option<u32>,
+    /// `--idle-grace`.
+    pub idle_grace: Option<Duration>,
+    /// `--max-connections`.
+    pub max_connections: Option<usize>,
+    /// `--max-connections-per-peer`.
+    pub max_connections_per_peer: Option<usize>,
     /// `--metadb-tls-mode`.
     pub metadb_tls_mode: Option<MetaDbTlsMode>,
     /// `--metadb-tls-ca`.
@@ -209,6 +232,11 @@ impl Settings {
                 .max_reports_per_second
                 .unwrap_or(base.max_reports_per_second),
             report_burst: over.report_burst.unwrap_or(base.report_burst),
+            idle_grace: over.idle_grace.unwrap_or(base.idle_grace),
+            max_connections: over.max_connections.unwrap_or(base.max_connections),
+            max_connections_per_peer: over
+                .max_connections_per_peer
+                .unwrap_or(base.max_connections_per_peer),
             metadb_tls: MetaDbTls {
                 mode: over.metadb_tls_mode.unwrap_or(base.metadb_tls.mode),
                 ca: over.metadb_tls_ca.or(base.metadb_tls.ca),
@@ -228,6 +256,15 @@ impl Settings {
             memory_available_min_pct: self.memory_available_min_pct,
             disk_used_max_pct: self.disk_used_max_pct,
             ..Default::default()
+        }
+    }
+
+    /// What the listener lets in and for how long.
+    pub fn connection_limits(&self) -> crate::listener::ConnectionLimits {
+        crate::listener::ConnectionLimits {
+            idle_grace: self.idle_grace,
+            max_connections: self.max_connections,
+            max_connections_per_peer: self.max_connections_per_peer,
         }
     }
 

@@ -1,23 +1,21 @@
 //! What the gRPC listener speaks and whom it trusts, decided once at start:
-//! mutual TLS with the configured certificate, key and client CA (the default),
-//! or plain text with `--insecure`; and the [`Authorizer`] both services use.
+//! mutual TLS with the configured certificate, key and client CA (the default,
+//! served by [`crate::listener`]), or plain text with `--insecure`; and the
+//! [`Authorizer`] both services use.
 //! Every file is read here, so a wrong path fails the start with its name,
 //! not the first handshake.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tokio_rustls::TlsAcceptor;
+use tonic::transport::Server;
 
 use crate::auth::Authorizer;
+use crate::listener;
 use crate::settings::Settings;
 use crate::tokens::{self, TokenError};
-
-/// A peer that opens TCP but never finishes the handshake is dropped after this.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An agent whose host crashed or lost its network leaves a half-open
 /// connection that would hold its stream and buffers forever: the server pings
@@ -25,9 +23,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 /// ...and drops it when the ping is not answered within this.
 const HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
-/// TCP keepalive catches a dead peer too when HTTP/2 is stuck behind a full
-/// send buffer and cannot deliver its ping.
-const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// An agent needs one stream and an operator one at a time; the cap stops one
 /// connection from opening streams (each with its own task and buffers) without bound.
 const MAX_CONCURRENT_STREAMS: u32 = 64;
@@ -61,6 +56,9 @@ pub enum TransportError {
     /// rustls refused the certificate, key or CA.
     #[error("the TLS certificate, key or client CA is unusable: {0}")]
     Tls(String),
+    /// A file's PEM or its certificate is unusable.
+    #[error("the TLS certificate, key or client CA is unusable: {0}")]
+    Rustls(#[from] listener::tls::TlsError),
     /// The token file is unusable.
     #[error(transparent)]
     Tokens(#[from] TokenError),
@@ -68,8 +66,10 @@ pub enum TransportError {
 
 /// The listener's security, ready to serve.
 pub struct Security {
-    /// The gRPC server builder, with TLS configured unless `--insecure`.
+    /// The gRPC server builder (keepalives, stream cap).
     pub server: Server,
+    /// The TLS acceptor; `None` with `--insecure`.
+    pub tls: Option<TlsAcceptor>,
     /// Who may report and query.
     pub auth: Authorizer,
     /// The token file watcher, to stop at shutdown.
@@ -82,14 +82,12 @@ pub fn prepare(settings: &Settings) -> Result<Security, TransportError> {
         warn_insecure(settings);
         return Ok(Security {
             server: builder(),
+            tls: None,
             auth: Authorizer::open(),
             token_watch: None,
         });
     }
     let tls = server_tls(settings)?;
-    let server = builder()
-        .tls_config(tls)
-        .map_err(|e| TransportError::Tls(omswatch_common::telemetry::chain(&e)))?;
     let (tokens, token_watch) = match &settings.token_file {
         Some(path) => {
             let (rx, task) = tokens::watch_file(path.clone(), settings.tick)?;
@@ -103,7 +101,8 @@ pub fn prepare(settings: &Settings) -> Result<Security, TransportError> {
         "mutual TLS: agents need node certificates; queries need operator certificates or bearer tokens"
     );
     Ok(Security {
-        server,
+        server: builder(),
+        tls: Some(tls),
         auth: Authorizer::verified(tokens),
         token_watch,
     })
@@ -117,19 +116,8 @@ fn builder() -> Server {
         .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
 }
 
-/// The connections accepted on `listener`. tonic ignores `Server::tcp_keepalive`
-/// and `tcp_nodelay` for a listener it did not bind itself, so they are set here.
-pub fn incoming(listener: TcpListener) -> TcpIncoming {
-    TcpIncoming::from(listener)
-        .with_nodelay(Some(true))
-        .with_keepalive(Some(TCP_KEEPALIVE))
-}
-
-/// Client certificates are optional at the handshake because operators may use
-/// a bearer token instead; a certificate that is presented must still chain to
-/// `client_ca` and be in date, or the handshake fails. The authorizer then
-/// refuses requests that lack the identity they need.
-fn server_tls(settings: &Settings) -> Result<ServerTlsConfig, TransportError> {
+/// The TLS acceptor of the settings' files (see [`listener::tls`] for what it checks).
+fn server_tls(settings: &Settings) -> Result<TlsAcceptor, TransportError> {
     let (Some(cert), Some(key), Some(ca)) = (
         settings.tls_cert.as_deref(),
         settings.tls_key.as_deref(),
@@ -144,11 +132,7 @@ fn server_tls(settings: &Settings) -> Result<ServerTlsConfig, TransportError> {
     let key_pem = read_pem("--tls-key", key, "PRIVATE KEY")?;
     let ca_pem = read_pem("--client-ca", ca, "CERTIFICATE")?;
     warn_if_readable_by_others(key);
-    Ok(ServerTlsConfig::new()
-        .identity(Identity::from_pem(cert_pem, key_pem))
-        .client_ca_root(Certificate::from_pem(ca_pem))
-        .client_auth_optional(true)
-        .timeout(HANDSHAKE_TIMEOUT))
+    Ok(listener::tls::acceptor(&cert_pem, &key_pem, &ca_pem)?)
 }
 
 /// Reads a PEM file and checks it holds a block of the `expected` kind.

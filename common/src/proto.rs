@@ -5,3 +5,8 @@
 pub mod v1 {
     tonic::include_proto!("omswatch.v1");
 }
+
+/// The encoded `FileDescriptorSet` of `proto/` (every omswatch service and message), compiled by
+/// `build.rs`: what the collector's gRPC server reflection describes to `grpcurl` and the like.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/omswatch_descriptor.bin"));

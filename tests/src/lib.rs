@@ -9,7 +9,8 @@
 //! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port;
 //! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector;
 //! - [`TrackedChild`] owns every long-running process the pieces start: dropping it kills the
-//!   process with everything it started and reaps it.
+//!   process with everything it started and reaps it;
+//! - [`standalone`] runs a collector alone, over TLS on loopback.
 //!
 //! Tests run in parallel processes (cargo nextest), so every name, port, address and directory
 //! is unique per instance; machine-wide choices go through [`host_lock`]. A test process killed
@@ -25,6 +26,7 @@ pub mod mariadb;
 pub mod netns;
 pub mod ports;
 mod process;
+pub mod standalone;
 pub mod supervisord;
 pub mod tracked;
 

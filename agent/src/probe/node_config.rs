@@ -17,8 +17,9 @@ use tokio::io::AsyncReadExt;
 /// Where OMS containers get their config.yaml (`docker run -v <cfg>:/home/admin/conf/config.yaml`).
 pub const DEFAULT_PATH: &str = "/home/admin/conf/config.yaml";
 
-/// Largest file read. A config.yaml is a few KiB; a bigger one is a wrong path (a log, a device).
-const MAX_BYTES: u64 = 1 << 20;
+/// Largest file read, the collector's cap too. A config.yaml is a few KiB; a bigger one is a wrong
+/// path (a log, a device).
+const MAX_BYTES: u64 = omswatch_common::oms_config::MAX_CONFIG_BYTES;
 
 /// Why the file could not be read; becomes `NodeConfig.error`.
 #[derive(Debug, thiserror::Error)]

@@ -45,9 +45,10 @@ pub fn region_answers(rows: &pb::RegionRows, dir: &str, nodes: &[pb::NodeStatus]
     out
 }
 
-/// `cm_nodes` of a config text, normalised; `None` when it cannot be read.
+/// `cm_nodes` of a config text, normalised; `None` when it cannot be read. The text came from
+/// the collector (and maybe a node): parsed with the bounded parser, like every config.yaml.
 fn cm_nodes(config: &str) -> Option<BTreeSet<String>> {
-    let Ok(Value::Mapping(map)) = serde_yaml::from_str::<Value>(config) else {
+    let Ok(Value::Mapping(map)) = omswatch_common::oms_config::parse_yaml(config) else {
         return None;
     };
     let list = match map.get("cm_nodes") {

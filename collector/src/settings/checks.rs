@@ -9,6 +9,10 @@ use super::{Settings, SettingsError};
 const MIN_MESSAGE_BYTES: usize = 16 * 1024;
 /// Largest accepted `max_message_bytes`: the aggregator keeps every node's last report.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+/// `idle_grace` bounds: a TLS handshake and a first call need a moment; an hour would let idle
+/// peers pile up again.
+const MIN_IDLE_GRACE: Duration = Duration::from_secs(1);
+const MAX_IDLE_GRACE: Duration = Duration::from_secs(3600);
 
 impl Settings {
     /// Checks ranges and the security rules (TLS unless `--insecure`, and
@@ -68,6 +72,30 @@ impl Settings {
         }
         if self.report_burst == 0 {
             return invalid("report_burst must be at least 1");
+        }
+        self.validate_connections()
+    }
+
+    fn validate_connections(&self) -> Result<(), SettingsError> {
+        if !(MIN_IDLE_GRACE..=MAX_IDLE_GRACE).contains(&self.idle_grace) {
+            return invalid(format!(
+                "idle_grace must be 1s-1h, not {} (default 10s)",
+                humantime::format_duration(self.idle_grace)
+            ));
+        }
+        if self.max_connections == 0 {
+            return invalid(format!(
+                "max_connections must be at least 1 (default {})",
+                super::DEFAULT_MAX_CONNECTIONS
+            ));
+        }
+        if !(1..=self.max_connections).contains(&self.max_connections_per_peer) {
+            return invalid(format!(
+                "max_connections_per_peer must be 1-{} (max_connections), not {} (default {})",
+                self.max_connections,
+                self.max_connections_per_peer,
+                super::DEFAULT_MAX_CONNECTIONS_PER_PEER
+            ));
         }
         Ok(())
     }

@@ -157,3 +157,53 @@ fn deploy_example_matches_the_defaults() {
     );
     assert!(defaults.validate().is_ok(), "the example must be usable");
 }
+
+#[test]
+fn connection_limits_merge_and_are_checked() {
+    let file: Settings =
+        serde_yaml::from_str("idle_grace: 30s\nmax_connections: 100\n").expect("yaml");
+    let base = Settings {
+        tls_cert: tls_base().tls_cert,
+        tls_key: tls_base().tls_key,
+        client_ca: tls_base().client_ca,
+        oms_configs: tls_base().oms_configs,
+        ..file
+    };
+    let over = Overrides {
+        max_connections_per_peer: Some(10),
+        ..Default::default()
+    };
+    let s = Settings::merge(base, over).expect("valid");
+    let limits = s.connection_limits();
+    assert_eq!(limits.idle_grace, Duration::from_secs(30));
+    assert_eq!(
+        (limits.max_connections, limits.max_connections_per_peer),
+        (100, 10)
+    );
+
+    let e = error_of(
+        tls_base(),
+        Overrides {
+            idle_grace: Some(Duration::from_millis(10)),
+            ..Default::default()
+        },
+    );
+    assert!(e.contains("idle_grace must be 1s-1h"), "{e}");
+    let e = error_of(
+        tls_base(),
+        Overrides {
+            max_connections: Some(8),
+            max_connections_per_peer: Some(9),
+            ..Default::default()
+        },
+    );
+    assert!(e.contains("max_connections_per_peer must be 1-8"), "{e}");
+    let e = error_of(
+        tls_base(),
+        Overrides {
+            max_connections: Some(0),
+            ..Default::default()
+        },
+    );
+    assert!(e.contains("max_connections must be at least 1"), "{e}");
+}

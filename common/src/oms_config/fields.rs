@@ -4,20 +4,20 @@ use std::collections::BTreeMap;
 
 use serde_yaml::{Mapping, Value};
 
-use super::ConfigIssue;
+use super::{ConfigIssue, Document};
 
-/// One parsed config.yaml: its mapping, its text (for line numbers) and its name.
+/// One parsed config.yaml: its mapping, its document (for line numbers) and its name.
 pub(super) struct Fields<'a> {
     pub file: &'a str,
-    pub text: &'a str,
-    pub map: Mapping,
+    pub doc: &'a Document<'a>,
+    pub map: &'a Mapping,
     pub issues: Vec<ConfigIssue>,
 }
 
-impl<'a> Fields<'a> {
+impl Fields<'_> {
     /// The 1-based line where top-level `key:` is written, if it is.
     pub fn line_of(&self, key: &str) -> Option<usize> {
-        key_line(self.text, key)
+        self.doc.line_of(key)
     }
 
     fn issue(&mut self, key: &str, problem: String) {
@@ -154,13 +154,6 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Mapping(_) => "a mapping",
         Value::Tagged(_) => "a tagged value",
     }
-}
-
-/// The 1-based line of a top-level `key:` (also quoted), if written.
-pub(super) fn key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|line| top_level_key(line) == Some(key))
-        .map(|i| i + 1)
 }
 
 /// The 1-based line of every top-level key (its first occurrence).

@@ -5,9 +5,13 @@
 
 mod dbname;
 mod fields;
+mod read;
 pub mod summary;
+mod yaml;
 
 pub use dbname::DbName;
+pub use read::{ReadError, read_capped};
+pub use yaml::{MAX_FLOW_WORK, YamlError, parse as parse_yaml};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,6 +19,12 @@ use std::path::Path;
 
 use crate::secret::Secret;
 use fields::Fields;
+
+/// Largest config.yaml read, on the collector as on the agent. A real one is a few KiB (about 30
+/// keys); a bigger file is a wrong path (a log, a dump) or hostile, and is refused before it is
+/// parsed. Parsing costs up to ~200 bytes of memory per byte of YAML (the parser's events, then
+/// the values), so the cap also bounds a parse's memory: ~25 MiB at worst.
+pub const MAX_CONFIG_BYTES: u64 = 128 * 1024;
 
 /// Default `nginx_server_port` per OMS's documentation.
 pub const DEFAULT_NGINX_PORT: u16 = 8089;
@@ -98,8 +108,33 @@ pub struct ConfigIssue {
     pub problem: String,
 }
 
+/// One config.yaml's text, parsed once: its YAML value (or the parser's error) and the line of
+/// each top-level key. [`parse`] and [`summary::summarize`] both work from it, so the collector,
+/// which needs both, parses each file once, in time linear in its size.
+pub struct Document<'a> {
+    text: &'a str,
+    yaml: Result<serde_yaml::Value, yaml::YamlError>,
+    key_lines: BTreeMap<String, usize>,
+}
+
+impl<'a> Document<'a> {
+    /// Parses `text` (bounded: see `yaml.rs`) and indexes its top-level keys' lines.
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            yaml: yaml::parse(text),
+            key_lines: fields::key_lines(text),
+        }
+    }
+
+    /// The 1-based line where top-level `key` is first written, when it is.
+    pub fn line_of(&self, key: &str) -> Option<usize> {
+        self.key_lines.get(key).copied()
+    }
+}
+
 /// Reads and parses one config.yaml, and summarises it as an agent would
-/// ([`summary::summarize`]). An unreadable file is an issue, not an error.
+/// ([`summary::summarize`]). An unreadable or oversized file is an issue, not an error.
 pub fn load(
     path: &Path,
 ) -> (
@@ -107,23 +142,26 @@ pub fn load(
     Option<crate::proto::v1::NodeConfig>,
 ) {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => (parse(&file, &text), Some(summary::summarize(&file, &text))),
-        Err(e) => {
-            let issue = ConfigIssue {
-                file,
-                key: String::new(),
-                line: None,
-                problem: format!("cannot read the file: {e}"),
-            };
-            (Err(vec![issue]), None)
+    match read_capped(path) {
+        Ok(text) => {
+            let doc = Document::new(&text);
+            (
+                parse_document(&file, &doc),
+                Some(summary::summarize_document(&file, &doc)),
+            )
         }
+        Err(e) => (Err(vec![whole_file_issue(&file, &e.problem())]), None),
     }
 }
 
 /// Parses config.yaml text; `file` names it in issues.
 pub fn parse(file: &str, text: &str) -> Result<RegionConfig, Vec<ConfigIssue>> {
-    let map = match serde_yaml::from_str::<serde_yaml::Value>(text) {
+    parse_document(file, &Document::new(text))
+}
+
+/// [`parse`] of an already parsed document.
+pub fn parse_document(file: &str, doc: &Document<'_>) -> Result<RegionConfig, Vec<ConfigIssue>> {
+    let map = match &doc.yaml {
         Ok(serde_yaml::Value::Mapping(map)) => map,
         Ok(serde_yaml::Value::Null) => {
             return Err(vec![whole_file_issue(file, "the file is empty")]);
@@ -134,11 +172,11 @@ pub fn parse(file: &str, text: &str) -> Result<RegionConfig, Vec<ConfigIssue>> {
                 "the file must be a mapping of `key: value` lines",
             )]);
         }
-        Err(e) => return Err(vec![syntax_issue(file, text, &e)]),
+        Err(e) => return Err(vec![syntax_issue(file, doc.text, e)]),
     };
     let mut fields = Fields {
         file,
-        text,
+        doc,
         map,
         issues: Vec::new(),
     };
@@ -184,7 +222,7 @@ fn extract(f: &mut Fields<'_>) -> Option<RegionConfig> {
         cm_is_default,
         nginx_server_port,
         cm_server_port,
-        key_lines: fields::key_lines(f.text),
+        key_lines: f.doc.key_lines.clone(),
     })
 }
 
@@ -214,9 +252,9 @@ fn whole_file_issue(file: &str, problem: &str) -> ConfigIssue {
     }
 }
 
-/// A YAML syntax error, tied to the key being defined at (or just above) its line.
-fn syntax_issue(file: &str, text: &str, error: &serde_yaml::Error) -> ConfigIssue {
-    let line = error.location().map(|l| l.line());
+/// A YAML error, tied to the key being defined at (or just above) its line.
+fn syntax_issue(file: &str, text: &str, error: &yaml::YamlError) -> ConfigIssue {
+    let line = error.line();
     let key = line
         .and_then(|n| {
             text.lines()
@@ -230,7 +268,7 @@ fn syntax_issue(file: &str, text: &str, error: &serde_yaml::Error) -> ConfigIssu
         file: file.to_string(),
         key,
         line,
-        problem: format!("YAML syntax error: {error}"),
+        problem: error.to_string(),
     }
 }
 

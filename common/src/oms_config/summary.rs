@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_yaml::Value;
 use sha2::{Digest, Sha256};
 
-use super::fields::key_line;
+use super::Document;
 use crate::proto::v1::NodeConfig;
 
 /// Replaces a secret value in redacted text and bundles.
@@ -148,10 +148,51 @@ fn scrub(value: &Value) -> Value {
 
 /// The summary of a config.yaml's text (what an agent reports of its node's file).
 pub fn summarize(path: &str, text: &str) -> NodeConfig {
+    summarize_document(path, &Document::new(text))
+}
+
+/// [`summarize`] of an already parsed document: one pass over the text to redact it, one over
+/// the top-level keys, each key's line looked up in the document's index.
+pub fn summarize_document(path: &str, doc: &Document<'_>) -> NodeConfig {
     let mut summary = NodeConfig {
         path: path.to_string(),
+        redacted_text: redact_capped(doc.text),
         ..Default::default()
     };
+    let map = match &doc.yaml {
+        Ok(Value::Mapping(map)) => map,
+        Ok(_) => {
+            summary.error = "not a mapping of `key: value` lines".into();
+            return summary;
+        }
+        Err(e) => {
+            summary.error = e.to_string();
+            return summary;
+        }
+    };
+    let mut values = HashMap::new();
+    let mut digests = HashMap::new();
+    for (key, value) in map {
+        let Some(key) = key.as_str() else { continue };
+        let value = value_text(value);
+        if is_secret_key(key) {
+            digests.insert(key.to_string(), digest(key, &value));
+        } else {
+            values.insert(key.to_string(), value);
+        }
+        if let Some(line) = doc.line_of(key) {
+            summary
+                .lines
+                .insert(key.to_string(), u32::try_from(line).unwrap_or(u32::MAX));
+        }
+    }
+    summary.values = values;
+    summary.secret_digests = digests;
+    summary
+}
+
+/// [`redact_text`], cut to [`MAX_REDACTED_TEXT`] with a visible marker.
+fn redact_capped(text: &str) -> String {
     let mut redacted = redact_text(text);
     if redacted.len() > MAX_REDACTED_TEXT {
         // Room for the marker, so the whole stays within the limit.
@@ -162,37 +203,7 @@ pub fn summarize(path: &str, text: &str) -> NodeConfig {
         redacted.truncate(cut);
         redacted.push_str(TRUNCATED);
     }
-    summary.redacted_text = redacted;
-    let map = match serde_yaml::from_str::<Value>(text) {
-        Ok(Value::Mapping(map)) => map,
-        Ok(_) => {
-            summary.error = "not a mapping of `key: value` lines".into();
-            return summary;
-        }
-        Err(e) => {
-            summary.error = format!("YAML syntax error: {e}");
-            return summary;
-        }
-    };
-    let mut values = HashMap::new();
-    let mut digests = HashMap::new();
-    for (key, value) in &map {
-        let Some(key) = key.as_str() else { continue };
-        let value = value_text(value);
-        if is_secret_key(key) {
-            digests.insert(key.to_string(), digest(key, &value));
-        } else {
-            values.insert(key.to_string(), value);
-        }
-        if let Some(line) = key_line(text, key) {
-            summary
-                .lines
-                .insert(key.to_string(), u32::try_from(line).unwrap_or(u32::MAX));
-        }
-    }
-    summary.values = values;
-    summary.secret_digests = digests;
-    summary
+    redacted
 }
 
 /// A value as comparable text: scalars as written, lists as normalised `a,b,c`.

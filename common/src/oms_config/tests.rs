@@ -104,3 +104,50 @@ fn key_lines_are_kept_for_evidence() {
     assert_eq!(c.line_of("cm_nodes"), Some(12));
     assert_eq!(c.line_of("no_such_key"), None);
 }
+
+#[test]
+fn many_keys_are_summarised_with_every_line_in_one_pass() {
+    // 40,000 keys: the issue's fault run (33 CPU-s when each key's line was a rescan).
+    let text: String = (0..40_000)
+        .map(|i| format!("key_{i}: value_{i}\n"))
+        .collect();
+    let doc = Document::new(&text);
+    let summary = summary::summarize_document("/c.yaml", &doc);
+    assert_eq!(summary.values.len(), 40_000);
+    assert_eq!(summary.lines["key_0"], 1);
+    assert_eq!(summary.lines["key_39999"], 40_000);
+    assert!(parse_document("/c.yaml", &doc).is_err(), "no oms_meta_host");
+}
+
+#[test]
+fn an_oversized_file_is_one_issue_naming_its_size_and_the_cap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config.yaml");
+    std::fs::File::create(&path)
+        .and_then(|f| f.set_len(MAX_CONFIG_BYTES + 1))
+        .expect("sparse file");
+    let (config, summary) = load(&path);
+    let issues = config.expect_err("refused");
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].file, path.display().to_string());
+    let problem = &issues[0].problem;
+    assert!(
+        problem.contains(&format!("{} bytes", MAX_CONFIG_BYTES + 1))
+            && problem.contains(&format!("{MAX_CONFIG_BYTES}-byte cap")),
+        "{problem}"
+    );
+    assert!(summary.is_none());
+}
+
+#[test]
+fn a_refused_document_is_an_issue_with_its_reason() {
+    let text = format!(
+        "{GOOD}bad: {}{}\n",
+        "[".repeat(300_000),
+        "]".repeat(300_000)
+    );
+    let issues = parse("c.yaml", &text).expect_err("refused");
+    assert!(issues[0].problem.contains("`[`/`{`"), "{issues:?}");
+    let summary = summary::summarize("c.yaml", &text);
+    assert!(summary.error.contains("`[`/`{`"), "{}", summary.error);
+}
