@@ -20,6 +20,7 @@ pub mod bundle;
 pub mod convert;
 pub mod ingest;
 pub mod metadb;
+pub mod metrics;
 pub mod persist;
 pub mod poll;
 pub mod query;
