@@ -9,6 +9,8 @@
 //! [`persist`]); [`query`] asks [`state`] for a
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
 //! through [`convert`]; [`bundle`] answers `GetBundle` from the same snapshot.
+//! [`http`] serves the same snapshot → diagnosis as Prometheus metrics ([`metrics`]) and
+//! as the status JSON, with health endpoints.
 //! [`server`] only wires these tasks together and stops them.
 //!
 //! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text), [`auth`] decides per
@@ -18,6 +20,7 @@
 pub mod auth;
 pub mod bundle;
 pub mod convert;
+pub mod http;
 pub mod ingest;
 pub mod metadb;
 pub mod metrics;

@@ -1,6 +1,6 @@
-//! Wiring: the aggregator ([`crate::state`]), the poller ([`crate::poll`]) and
-//! the gRPC services ([`crate::ingest`], [`crate::query`]), all stopped by one
-//! shutdown future (ctrl-c or SIGTERM in the binary, a test's own future in tests).
+//! Wiring: the aggregator ([`crate::state`]), the poller ([`crate::poll`]),
+//! the gRPC services ([`crate::ingest`], [`crate::query`]) and the HTTP listener
+//! ([`crate::http`]), all stopped by one shutdown future (ctrl-c or SIGTERM in the binary, a test's own future in tests).
 
 use std::future::Future;
 use std::time::Duration;
@@ -33,6 +33,9 @@ pub enum ServeError {
     /// The TLS files or the token file are unusable.
     #[error(transparent)]
     Security(#[from] TransportError),
+    /// The HTTP listener cannot start.
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -43,15 +46,33 @@ pub enum ServeError {
 /// start with its reason instead of failing each peer later.
 pub async fn run(
     listener: TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    run_with_http(listener, None, settings, shutdown).await
+}
+
+/// [`run`] with the HTTP listener already bound (tests bind port 0); `None` binds
+/// `settings.http_listen` unless it is off.
+pub async fn run_with_http(
+    listener: TcpListener,
+    http: Option<TcpListener>,
     mut settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    // The rules (e.g. --insecure only on loopback) apply to the address really
-    // served, which a caller may have bound differently from `settings.listen`.
+    // The rules (e.g. --insecure only on loopback) apply to the addresses really
+    // served, which a caller may have bound differently from the settings.
     if let Ok(addr) = listener.local_addr() {
         settings.listen = addr;
     }
+    if let Some(addr) = http.as_ref().and_then(|l| l.local_addr().ok()) {
+        settings.http_listen = crate::settings::HttpListen::On(addr);
+    }
     settings.validate()?;
+    let http = match http {
+        Some(listener) => Some(listener),
+        None => crate::http::bind(&settings).await?,
+    };
     if let Some(ca) = &settings.metadb_tls.ca {
         transport::read_pem("--metadb-tls-ca", ca, "CERTIFICATE")?;
     }
@@ -73,6 +94,23 @@ pub async fn run(
     let (stop, stopping) = watch::channel(false);
     let service = ReportingService::new(state.clone(), auth.clone(), rate, limit, stopping);
     let open = service.open_streams();
+    let http = match http {
+        Some(listener) => {
+            let context = crate::http::HttpContext {
+                state: state.clone(),
+                auth: auth.clone(),
+                counters: service.counters(),
+                open: open.clone(),
+            };
+            Some(crate::http::start(
+                listener,
+                &settings,
+                context,
+                stop.subscribe(),
+            )?)
+        }
+        None => None,
+    };
     let reporting = ReportingServer::new(service).max_decoding_message_size(limit);
     let query = QueryServer::new(QueryService::new(state, auth)).max_decoding_message_size(limit);
     tracing::info!(
@@ -83,6 +121,9 @@ pub async fn run(
     let router = server.add_service(reporting).add_service(query);
     let served = serve(router, listener, shutdown, &stop, &open).await;
     poller.abort();
+    if let Some(task) = http {
+        task.abort();
+    }
     if let Some(task) = token_watch {
         task.abort();
     }
