@@ -69,10 +69,6 @@ pub async fn run_with_http(
         settings.http_listen = crate::settings::HttpListen::On(addr);
     }
     settings.validate()?;
-    let http = match http {
-        Some(listener) => Some(listener),
-        None => crate::http::bind(&settings).await?,
-    };
     if let Some(ca) = &settings.metadb_tls.ca {
         transport::read_pem("--metadb-tls-ca", ca, "CERTIFICATE")?;
     }
@@ -81,6 +77,11 @@ pub async fn run_with_http(
         auth,
         token_watch,
     } = transport::prepare(&settings)?;
+    // After the TLS files: a wrong path is reported as such, whoever holds the HTTP port.
+    let http = match http {
+        Some(listener) => Some(listener),
+        None => crate::http::bind(&settings).await?,
+    };
     let (state, _aggregator) = state::spawn(
         settings.thresholds(),
         restore(settings.state_file.as_deref()),

@@ -6,6 +6,7 @@
 //! - [`TestNet`]: a bridge plus one network namespace per simulated OMS node, each with its own
 //!   IP, hostname and `/etc/hosts`;
 //! - [`Supervisord`]: a real `supervisord` laid out like an OMS container (`conf.d/*.ini`);
+//! - [`curl`] makes HTTP(S) requests through the real `curl`;
 //! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port;
 //! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector;
 //! - [`TrackedChild`] owns every long-running process the pieces start: dropping it kills the
@@ -20,6 +21,7 @@
 
 pub mod bins;
 pub mod cluster;
+pub mod curl;
 pub mod host_lock;
 pub mod mariadb;
 pub mod netns;
