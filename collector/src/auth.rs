@@ -205,11 +205,6 @@ impl Authorizer {
             },
         }
     }
-
-    /// Whether requests are checked at all (false under `--insecure`).
-    pub fn is_open(&self) -> bool {
-        matches!(self.mode, Mode::Open)
-    }
 }
 
 impl AuthError {

@@ -3,7 +3,7 @@
 //! aggregator and acknowledged; a refused report ends only its own stream with a
 //! status that names the reason, and never reaches the aggregator. At shutdown
 //! every stream is ended by the collector, since agents never end theirs.
-//! Accepted and refused reports are counted ([`counters`]) for `/metrics`.
+//! Accepted and refused reports are counted ([`IngestCounters`], by [`Refusal`]) for `/metrics`.
 
 mod counters;
 

@@ -6,7 +6,7 @@
 //!
 //! Label values are bounded: node and program names by the report limits
 //! (`common::limits`), codes and severities by the catalogue, refusal reasons by
-//! [`Refusal`](crate::ingest::Refusal). No label carries a message with live values (ages,
+//! [`crate::ingest::Refusal`]. No label carries a message with live values (ages,
 //! loads) or anything secret: the MetaDB password and tokens never reach a snapshot.
 
 mod families;

@@ -91,4 +91,3 @@ pub fn snapshot(n: usize) -> Snapshot {
         thresholds: Thresholds::default(),
     }
 }
-
