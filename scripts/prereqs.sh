@@ -11,7 +11,7 @@ command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustu
 missing=()
 for pair in mariadbd:mariadb-server mariadb-install-db:mariadb-server supervisord:supervisor \
             supervisorctl:supervisor ip:iproute2 unshare:util-linux hostname:hostname \
-            python3:python3 faketime:faketime; do
+            python3:python3 faketime:faketime curl:curl promtool:prometheus prometheus:prometheus; do
   bin=${pair%%:*} pkg=${pair##*:}
   PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null || missing+=("$pkg")
 done
@@ -21,6 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   # The packages' own services are not wanted: the harness starts its own instances.
   apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+  # Debian starts its prometheus on :9090 where systemd runs; the tests start their own.
+  if printf '%s\n' "${missing[@]}" | grep -qx prometheus && command -v systemctl >/dev/null; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 # The Python gRPC client of tests/tests/health.rs (a client written elsewhere, from PyPI).

@@ -21,6 +21,7 @@ use omswatch_cli::views;
 use omswatch_common::findings::Code;
 use omswatch_common::proto::v1::{Bundle, BundleRequest, ForgetNodeRequest, StatusRequest};
 use omswatch_common::telemetry::chain;
+use omswatch_common::views::status_json;
 
 /// Exit code for an unreachable collector, a refusal or bad usage.
 const EXIT_UNUSABLE: u8 = 3;
@@ -184,7 +185,7 @@ async fn status(connect: &ConnectArgs, format: Format, timeout: Duration) -> Exi
     };
     match format {
         Format::Table => print!("{}", views::table::render(&status, collector)),
-        Format::Json => println!("{}", views::json::render(&status)),
+        Format::Json => print!("{}", status_json::document(&status)),
     }
     ExitCode::from(views::exit_code(&status))
 }

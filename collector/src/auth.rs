@@ -68,16 +68,10 @@ impl From<AuthError> for Status {
     /// No or bad credentials are `unauthenticated`; a known peer asking for what
     /// its role does not allow is `permission_denied`.
     fn from(e: AuthError) -> Status {
-        let text = e.to_string();
-        match e {
-            AuthError::NoCertificate
-            | AuthError::NoCredentials
-            | AuthError::MalformedAuthorization
-            | AuthError::BadToken => Status::unauthenticated(text),
-            AuthError::NoIdentity(_)
-            | AuthError::NotANode(_)
-            | AuthError::NotAnOperator(_)
-            | AuthError::WrongNode { .. } => Status::permission_denied(text),
+        if e.is_unauthenticated() {
+            Status::unauthenticated(e.to_string())
+        } else {
+            Status::permission_denied(e.to_string())
         }
     }
 }
@@ -151,9 +145,8 @@ enum Mode {
 }
 
 /// What a request carries, taken apart from tonic so the decisions are plain functions.
-struct Credentials<'a> {
+struct Credentials {
     certificate: Option<Result<PeerIdentity, IdentityError>>,
-    authorization: Option<&'a tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
 }
 
 impl Authorizer {
@@ -216,16 +209,34 @@ impl Authorizer {
     }
 
     fn decide_operator<T>(&self, request: &Request<T>) -> Result<Operator, AuthError> {
+        let certs = request.peer_certs();
+        let leaf = certs
+            .as_deref()
+            .and_then(|c| c.first())
+            .map(|der| der.as_ref());
+        let authorization = request
+            .metadata()
+            .get("authorization")
+            .map(|value| value.as_bytes());
+        self.operator_of(leaf, authorization)
+    }
+
+    /// [`Authorizer::operator`] from the parts of any request (the HTTP listener's too): the
+    /// leaf of the verified client chain and the `authorization` header's bytes.
+    pub fn operator_of(
+        &self,
+        leaf: Option<&[u8]>,
+        authorization: Option<&[u8]>,
+    ) -> Result<Operator, AuthError> {
         let tokens = match &self.mode {
             Mode::Open => return Ok(Operator::Unverified),
             Mode::Verified { tokens } => tokens,
         };
-        let credentials = credentials(request);
-        match credentials.certificate {
+        match leaf.map(identity::from_cert_der) {
             Some(Ok(id)) if id.role == Role::Operator => Ok(Operator::Certificate(id.name)),
             Some(Ok(id)) => Err(AuthError::NotAnOperator(id)),
             Some(Err(e)) => Err(AuthError::NoIdentity(e)),
-            None => match credentials.authorization {
+            None => match authorization {
                 None => Err(AuthError::NoCredentials),
                 Some(value) => bearer(value, tokens.as_ref()),
             },
@@ -233,24 +244,33 @@ impl Authorizer {
     }
 }
 
-fn credentials<T>(request: &Request<T>) -> Credentials<'_> {
+impl AuthError {
+    /// Whether the peer is unknown or its credentials are wrong (HTTP 401, gRPC
+    /// `unauthenticated`), rather than known but not allowed (403, `permission_denied`).
+    pub fn is_unauthenticated(&self) -> bool {
+        matches!(
+            self,
+            AuthError::NoCertificate
+                | AuthError::NoCredentials
+                | AuthError::MalformedAuthorization
+                | AuthError::BadToken
+        )
+    }
+}
+
+fn credentials<T>(request: &Request<T>) -> Credentials {
     // rustls has verified the chain; the leaf is the first certificate.
     let certificate = request
         .peer_certs()
         .and_then(|certs| certs.first().map(|der| identity::from_cert_der(der)));
-    Credentials {
-        certificate,
-        authorization: request.metadata().get("authorization"),
-    }
+    Credentials { certificate }
 }
 
 fn bearer(
-    value: &tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
+    value: &[u8],
     tokens: Option<&watch::Receiver<Arc<TokenSet>>>,
 ) -> Result<Operator, AuthError> {
-    let text = value
-        .to_str()
-        .map_err(|_| AuthError::MalformedAuthorization)?;
+    let text = std::str::from_utf8(value).map_err(|_| AuthError::MalformedAuthorization)?;
     let token = match text.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
         _ => return Err(AuthError::MalformedAuthorization),

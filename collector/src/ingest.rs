@@ -3,6 +3,11 @@
 //! aggregator and acknowledged; a refused report ends only its own stream with a
 //! status that names the reason, and never reaches the aggregator. At shutdown
 //! every stream is ended by the collector, since agents never end theirs.
+//! Accepted and refused reports are counted ([`IngestCounters`], by [`Refusal`]) for `/metrics`.
+
+mod counters;
+
+pub use counters::{IngestCounters, Refusal};
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -64,6 +69,7 @@ pub struct ReportingService {
     max_message_bytes: usize,
     stop: watch::Receiver<bool>,
     open: OpenStreams,
+    counters: IngestCounters,
 }
 
 impl ReportingService {
@@ -83,7 +89,13 @@ impl ReportingService {
             max_message_bytes,
             stop,
             open: OpenStreams::default(),
+            counters: IngestCounters::default(),
         }
+    }
+
+    /// The counts of accepted and refused reports.
+    pub fn counters(&self) -> IngestCounters {
+        self.counters.clone()
     }
 
     /// The count of this service's open streams.
@@ -101,10 +113,10 @@ impl Reporting for ReportingService {
         request: Request<Streaming<NodeReport>>,
     ) -> Result<Response<Self::ReportStream>, Status> {
         let peer = auth::peer_addr(&request);
-        let reporter = self
-            .auth
-            .reporter(&request)
-            .map_err(|e| auth::refuse(&peer, "report", e))?;
+        let reporter = self.auth.reporter(&request).map_err(|e| {
+            self.counters.refused(Refusal::Credentials);
+            auth::refuse(&peer, "report", e)
+        })?;
         let (tx, rx) = mpsc::channel(8);
         let stream = AgentStream {
             inbound: request.into_inner(),
@@ -115,6 +127,7 @@ impl Reporting for ReportingService {
             stop: self.stop.clone(),
             peer,
             reporter,
+            counters: self.counters.clone(),
         };
         tokio::spawn(stream.pump());
         // The answer stream carries the count: tonic drops it once the stream
@@ -153,6 +166,7 @@ struct AgentStream {
     stop: watch::Receiver<bool>,
     peer: String,
     reporter: Reporter,
+    counters: IngestCounters,
 }
 
 impl AgentStream {
@@ -171,7 +185,8 @@ impl AgentStream {
                     break;
                 }
             };
-            if let Err(status) = self.admit(&report) {
+            if let Err((why, status)) = self.admit(&report) {
+                self.counters.refused(why);
                 tracing::warn!(%peer, reporter = %self.reporter, node = %shown(&report.node), %status, "refused a report; ending the stream");
                 self.answer(Err(status)).await; // the agent may have gone already.
                 return;
@@ -181,6 +196,7 @@ impl AgentStream {
                 node = Some(report.node.clone());
             }
             let seq = report.seq;
+            self.counters.received();
             if self.state.report(report).await.is_err() || !self.answer(Ok(ReportAck { seq })).await
             {
                 break;
@@ -225,16 +241,20 @@ impl AgentStream {
     /// Identity first, so an impersonation attempt is always answered and
     /// logged as one whatever else is wrong with the report; then the rate
     /// (cheapest), then the limits.
-    fn admit(&mut self, report: &NodeReport) -> Result<(), Status> {
+    fn admit(&mut self, report: &NodeReport) -> Result<(), (Refusal, Status)> {
         self.reporter
             .admits(&report.node)
-            .map_err(|e| denied(e, &report.node))?;
+            .map_err(|e| (Refusal::WrongNode, denied(e, &report.node)))?;
         if !self.bucket.take(Instant::now()) {
-            return Err(Status::resource_exhausted(
-                "too many reports on this stream (max_reports_per_second / report_burst); reconnect with backoff",
+            return Err((
+                Refusal::Rate,
+                Status::resource_exhausted(
+                    "too many reports on this stream (max_reports_per_second / report_burst); reconnect with backoff",
+                ),
             ));
         }
-        limits::check(report).map_err(|v| Status::invalid_argument(v.to_string()))
+        limits::check(report)
+            .map_err(|v| (Refusal::Limits, Status::invalid_argument(v.to_string())))
     }
 
     /// A stream that broke while reading. An oversized or undecodable message
@@ -243,7 +263,8 @@ impl AgentStream {
     async fn broken(&mut self, status: Status, node: Option<&str>) {
         let node = node.unwrap_or("?");
         match self.refusal(&status) {
-            Some(refusal) => {
+            Some((why, refusal)) => {
+                self.counters.refused(why);
                 tracing::warn!(peer = %self.peer, reporter = %self.reporter, %node, reason = %status.message(), "refused a report; ending the stream");
                 self.answer(Err(refusal)).await;
             }
@@ -253,17 +274,19 @@ impl AgentStream {
 
     /// tonic's decoder answers `out_of_range`/`resource_exhausted` for a message
     /// over the limit and `internal` for bytes that are not a NodeReport.
-    fn refusal(&self, status: &Status) -> Option<Status> {
+    fn refusal(&self, status: &Status) -> Option<(Refusal, Status)> {
         match status.code() {
-            Code::OutOfRange | Code::ResourceExhausted => {
-                Some(Status::resource_exhausted(format!(
+            Code::OutOfRange | Code::ResourceExhausted => Some((
+                Refusal::TooLarge,
+                Status::resource_exhausted(format!(
                     "report larger than max_message_bytes ({} bytes)",
                     self.max_message_bytes
-                )))
-            }
-            Code::Internal if status.message().contains("failed to decode") => Some(
+                )),
+            )),
+            Code::Internal if status.message().contains("failed to decode") => Some((
+                Refusal::Malformed,
                 Status::invalid_argument(format!("not a NodeReport: {}", status.message())),
-            ),
+            )),
             _ => None,
         }
     }

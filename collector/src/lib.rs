@@ -9,6 +9,8 @@
 //! state file through [`persist`]); [`query`] asks [`state`] for a
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
 //! through [`convert`]; [`bundle`] answers `GetBundle` from the same snapshot.
+//! [`http`] serves the same snapshot → diagnosis as Prometheus metrics ([`metrics`]) and
+//! as the status JSON, with health endpoints.
 //! [`server`] only wires these tasks together and stops them.
 //!
 //! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text),
@@ -22,9 +24,11 @@ pub mod bundle;
 pub mod configs;
 pub mod convert;
 pub mod health;
+pub mod http;
 pub mod ingest;
 pub mod listener;
 pub mod metadb;
+pub mod metrics;
 pub mod persist;
 pub mod poll;
 pub mod query;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use omswatch_collector::settings::{MetaDbTlsMode, Overrides, Settings};
+use omswatch_collector::settings::{HttpListen, MetaDbTlsMode, Overrides, Settings};
 
 /// omswatch collector: cross-checks agent reports, OMS config.yaml files and the
 /// OMS MetaDB, and serves the cluster's status over gRPC.
@@ -22,6 +22,8 @@ use omswatch_collector::settings::{MetaDbTlsMode, Overrides, Settings};
 ///     --tls-cert /etc/omswatch/pki/collector-omswatch.pem \
 ///     --tls-key /etc/omswatch/pki/collector-omswatch-key.pem \
 ///     --client-ca /etc/omswatch/pki/ca.pem --token-file /etc/omswatch/tokens
+/// Prometheus scrapes https://<host>:9471/metrics (see deploy/README.md;
+/// --http-listen 0.0.0.0:9471 to reach it from another host).
 /// Trial on one machine, plain text on loopback only:
 ///   omswatch-collector --insecure --listen 127.0.0.1:9470 --oms-config ./config.yaml
 #[derive(Debug, Parser)]
@@ -33,6 +35,11 @@ struct Args {
     /// Address for agents and operators [default: 0.0.0.0:9470].
     #[arg(long, env = "OMSWATCH_LISTEN", value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// HTTP listener for Prometheus (/metrics), scripts (/api/v1/status) and
+    /// health checks (/-/healthy, /-/ready); TLS with --tls-cert unless --insecure;
+    /// `off` disables it [default: 127.0.0.1:9471].
+    #[arg(long, env = "OMSWATCH_HTTP_LISTEN", value_name = "ADDR|off")]
+    http_listen: Option<HttpListen>,
     /// An OMS config.yaml; repeat once per region.
     #[arg(
         long = "oms-config",
@@ -161,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let overrides = Overrides {
         listen: args.listen,
+        http_listen: args.http_listen,
         oms_configs: args.oms_configs,
         tick: args.tick,
         heartbeat_stale: args.heartbeat_stale,

@@ -1,8 +1,8 @@
-//! Wiring: the aggregator ([`crate::state`]), the poller ([`crate::poll`]) and
-//! the gRPC services ([`crate::ingest`], [`crate::query`], health and reflection
-//! from [`crate::health`]) behind the collector's own accept loop
-//! ([`crate::listener`]), all stopped by one shutdown future (ctrl-c or SIGTERM
-//! in the binary, a test's own future in tests).
+//! Wiring: the aggregator ([`crate::state`]), the poller ([`crate::poll`]), the
+//! gRPC services ([`crate::ingest`], [`crate::query`], health and reflection from
+//! [`crate::health`]) behind the collector's own accept loop ([`crate::listener`]),
+//! and the HTTP listener ([`crate::http`]), all stopped by one shutdown future
+//! (ctrl-c or SIGTERM in the binary, a test's own future in tests).
 
 use std::future::Future;
 use std::io;
@@ -40,6 +40,9 @@ pub enum ServeError {
     /// The TLS files or the token file are unusable.
     #[error(transparent)]
     Security(#[from] TransportError),
+    /// The HTTP listener cannot start.
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -53,13 +56,27 @@ pub enum ServeError {
 /// start with its reason instead of failing each peer later.
 pub async fn run(
     listener: TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    run_with_http(listener, None, settings, shutdown).await
+}
+
+/// [`run`] with the HTTP listener already bound (tests bind port 0); `None` binds
+/// `settings.http_listen` unless it is off.
+pub async fn run_with_http(
+    listener: TcpListener,
+    http: Option<TcpListener>,
     mut settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    // The rules (e.g. --insecure only on loopback) apply to the address really
-    // served, which a caller may have bound differently from `settings.listen`.
+    // The rules (e.g. --insecure only on loopback) apply to the addresses really
+    // served, which a caller may have bound differently from the settings.
     if let Ok(addr) = listener.local_addr() {
         settings.listen = addr;
+    }
+    if let Some(addr) = http.as_ref().and_then(|l| l.local_addr().ok()) {
+        settings.http_listen = crate::settings::HttpListen::On(addr);
     }
     settings.validate()?;
     if let Some(ca) = &settings.metadb_tls.ca {
@@ -73,6 +90,11 @@ pub async fn run(
     } = transport::prepare(&settings)?;
     let connections = Connections::new(settings.connection_limits());
     let auth = auth.tracking(connections.clone());
+    // After the TLS files: a wrong path is reported as such, whoever holds the HTTP port.
+    let http = match http {
+        Some(listener) => Some(listener),
+        None => crate::http::bind(&settings).await?,
+    };
     let (state, _aggregator) = state::spawn(
         settings.thresholds(),
         restore(settings.state_file.as_deref()),
@@ -89,6 +111,23 @@ pub async fn run(
     let (reflection_v1, reflection_v1alpha) = health::reflection(auth.clone())?;
     let service = ReportingService::new(state.clone(), auth.clone(), rate, limit, stopping);
     let open = service.open_streams();
+    let http = match http {
+        Some(listener) => {
+            let context = crate::http::HttpContext {
+                state: state.clone(),
+                auth: auth.clone(),
+                counters: service.counters(),
+                open: open.clone(),
+            };
+            Some(crate::http::start(
+                listener,
+                &settings,
+                context,
+                stop.subscribe(),
+            )?)
+        }
+        None => None,
+    };
     let reporting = ReportingServer::new(service).max_decoding_message_size(limit);
     let query = QueryServer::new(QueryService::new(state, auth)).max_decoding_message_size(limit);
     let limits = connections.limits();
@@ -122,6 +161,9 @@ pub async fn run(
         }
     };
     poller.abort();
+    if let Some(task) = http {
+        task.abort();
+    }
     if let Some(task) = token_watch {
         task.abort();
     }

@@ -3,6 +3,7 @@
 //! ([`Settings::validate`], in `settings/checks.rs`).
 
 mod checks;
+mod http_listen;
 mod metadb_tls;
 
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use http_listen::{BadHttpListen, DEFAULT_HTTP_LISTEN, HttpListen};
 pub use metadb_tls::{MetaDbTls, MetaDbTlsMode, UnknownTlsMode};
 
 /// Default for [`Settings::max_message_bytes`]: 1 MiB, ten times a large node's report.
@@ -28,6 +30,8 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_PEER: usize = 64;
 pub struct Settings {
     /// gRPC listen address for agents and operators.
     pub listen: SocketAddr,
+    /// HTTP listener (metrics, status API, health), or off.
+    pub http_listen: HttpListen,
     /// OMS config.yaml files, one per region.
     pub oms_configs: Vec<PathBuf>,
     /// How often config.yaml and the MetaDB are read and the cluster diagnosed.
@@ -84,6 +88,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], 9470)),
+            http_listen: HttpListen::default(),
             oms_configs: Vec::new(),
             tick: Duration::from_secs(5),
             heartbeat_stale: Duration::from_secs(60),
@@ -115,6 +120,8 @@ impl Default for Settings {
 pub struct Overrides {
     /// `--listen`.
     pub listen: Option<SocketAddr>,
+    /// `--http-listen`.
+    pub http_listen: Option<HttpListen>,
     /// `--oms-config` (replaces the file's list when non-empty).
     pub oms_configs: Vec<PathBuf>,
     /// `--tick`.
@@ -206,6 +213,7 @@ impl Settings {
     pub fn merge(base: Settings, over: Overrides) -> Result<Settings, SettingsError> {
         let merged = Settings {
             listen: over.listen.unwrap_or(base.listen),
+            http_listen: over.http_listen.unwrap_or(base.http_listen),
             oms_configs: if over.oms_configs.is_empty() {
                 base.oms_configs
             } else {

@@ -6,6 +6,9 @@
 //! - [`TestNet`]: a bridge plus one network namespace per simulated OMS node, each with its own
 //!   IP, hostname and `/etc/hosts`;
 //! - [`Supervisord`]: a real `supervisord` laid out like an OMS container (`conf.d/*.ini`);
+//! - [`curl`] makes HTTP(S) requests through the real `curl`;
+//! - [`prometheus::Prometheus`]: a real Prometheus scraping the collector and evaluating the
+//!   shipped alert rules;
 //! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port;
 //! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector;
 //! - [`TrackedChild`] owns every long-running process the pieces start: dropping it kills the
@@ -21,12 +24,14 @@
 
 pub mod bins;
 pub mod cluster;
+pub mod curl;
 pub mod host_lock;
 pub mod mariadb;
 pub mod netns;
 pub mod ports;
 mod process;
 pub mod standalone;
+pub mod prometheus;
 pub mod supervisord;
 pub mod tracked;
 
@@ -54,6 +59,7 @@ pub fn sweep_leftovers() -> anyhow::Result<Vec<u32>> {
         cluster::DIR_PREFIX,
         supervisord::DIR_PREFIX,
         mariadb::INSTANCE_DIR_PREFIX,
+        prometheus::DIR_PREFIX,
     ] {
         host_lock::sweep_temp_dirs(prefix);
     }

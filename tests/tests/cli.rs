@@ -51,7 +51,17 @@ async fn json_matches_the_documented_shape_and_critical_exits_2() -> Result {
             assert!(keys(c).is_superset(&set(&["name", "state"])), "{c}");
         }
     }
-    let finding_keys = set(&["code", "severity", "nodes", "message", "remedy", "evidence"]);
+    let finding_keys = set(&[
+        "code",
+        "severity",
+        "nodes",
+        "message",
+        "remedy",
+        "evidence",
+        "id",
+        "caused_by",
+        "explains",
+    ]);
     let findings = doc["findings"].as_array().cloned().unwrap_or_default();
     assert!(!findings.is_empty());
     let rank = |s: &serde_json::Value| match s.as_str() {
@@ -68,6 +78,26 @@ async fn json_matches_the_documented_shape_and_critical_exits_2() -> Result {
     for f in &findings {
         assert!(keys(f).is_superset(&finding_keys), "{f}");
         assert!(f["evidence"].is_object() && f["nodes"].is_array());
+        assert!(f["id"].as_str().is_some_and(|id| !id.is_empty()), "{f}");
+        assert!(
+            f["caused_by"].is_null() || f["caused_by"].is_string(),
+            "{f}"
+        );
+        assert!(f["explains"].is_array(), "{f}");
+    }
+    // The duplicated IP is the root; what it explains is folded under it by id.
+    let root = findings
+        .iter()
+        .find(|f| f["code"] == "DUPLICATE_OMS_HOST_IP")
+        .ok_or_else(|| anyhow::anyhow!("no DUPLICATE_OMS_HOST_IP"))?;
+    assert!(root["caused_by"].is_null(), "{root}");
+    for symptom in root["explains"].as_array().into_iter().flatten() {
+        let folded = findings.iter().find(|f| &f["id"] == symptom);
+        assert!(
+            folded.is_some_and(|f| f["caused_by"] == root["id"]),
+            "{symptom} is not folded under {}",
+            root["id"]
+        );
     }
     let (table, code) = cluster.omswatch(&["status"]).await?;
     assert_eq!(code, 2);

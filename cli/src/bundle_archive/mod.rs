@@ -95,7 +95,7 @@ pub fn pack(bundle: &pb::Bundle, meta: &Meta) -> Packed {
     files.add(
         "status.json".into(),
         "the status as `omswatch status --format json` prints it",
-        crate::views::json::render(&status) + "\n",
+        omswatch_common::views::status_json::document(&status),
     );
     files.add(
         "findings.txt".into(),

@@ -162,7 +162,7 @@ fn summary_answers_the_runbook_and_lists_the_files() {
     assert!(row.contains("yes") && row.contains("(no row)"), "{row}");
     assert_eq!(
         file(&packed, "status.json"),
-        crate::views::json::render(packed_status()) + "\n"
+        omswatch_common::views::status_json::document(packed_status())
     );
     assert!(
         file(&packed, "metadb/config.yaml/error.txt")

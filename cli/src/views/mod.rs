@@ -1,7 +1,7 @@
-//! Views of a `ClusterStatus`: a table for a person at 3 a.m., JSON for scripts,
-//! and the exit code both share.
+//! Views of a `ClusterStatus`: a table for a person at 3 a.m., and the exit code it shares
+//! with the JSON for scripts (which lives in [`omswatch_common::views::status_json`], since
+//! the collector's `GET /api/v1/status` serves the very same document).
 
-pub mod json;
 pub mod printable;
 pub mod table;
 

@@ -103,6 +103,7 @@ impl Settings {
     /// TLS is the default; plain text needs `--insecure`, and off loopback also
     /// `--insecure-allow-remote`, so a copied command line cannot expose a cluster by accident.
     fn validate_transport(&self) -> Result<(), SettingsError> {
+        self.validate_http()?;
         if self.insecure {
             if !self.listen.ip().is_loopback() && !self.insecure_allow_remote {
                 return invalid(format!(
@@ -135,6 +136,37 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+impl Settings {
+    /// The HTTP listener follows gRPC's rule: plain text (`--insecure`) only on loopback
+    /// unless forced; it may not share gRPC's port.
+    fn validate_http(&self) -> Result<(), SettingsError> {
+        let Some(http) = self.http_listen.addr() else {
+            return Ok(());
+        };
+        if http.port() != 0 && http.port() == self.listen.port() && overlap(http, self.listen) {
+            return invalid(format!(
+                "--http-listen {http} and --listen {} use the same port: give the HTTP listener its own (default {})",
+                self.listen,
+                super::DEFAULT_HTTP_LISTEN
+            ));
+        }
+        if self.insecure && !http.ip().is_loopback() && !self.insecure_allow_remote {
+            return invalid(format!(
+                "--insecure serves /metrics and /api/v1/status in plain text without authentication, and \
+                 --http-listen {http} is not a loopback address. Use 127.0.0.1:{} (or off), mutual TLS, \
+                 or add --insecure-allow-remote if that is really what you want",
+                http.port()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether two listen addresses would collide (same IP, or either is a wildcard).
+fn overlap(a: std::net::SocketAddr, b: std::net::SocketAddr) -> bool {
+    a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified()
 }
 
 fn invalid<T>(message: impl Into<String>) -> Result<T, SettingsError> {

@@ -207,3 +207,39 @@ fn connection_limits_merge_and_are_checked() {
     );
     assert!(e.contains("max_connections must be at least 1"), "{e}");
 }
+
+#[test]
+fn http_listen_is_merged_and_follows_the_insecure_rule() {
+    let s = Settings::merge(tls_base(), Overrides::default()).expect("valid");
+    assert_eq!(s.http_listen, HttpListen::On(DEFAULT_HTTP_LISTEN));
+    let off = Overrides {
+        http_listen: Some(HttpListen::Off),
+        ..Default::default()
+    };
+    assert_eq!(
+        Settings::merge(tls_base(), off).expect("valid").http_listen,
+        HttpListen::Off
+    );
+    let file: Settings = serde_yaml::from_str(
+        "oms_configs: [/a.yaml]\ninsecure: true\nlisten: 127.0.0.1:9470\nhttp_listen: 0.0.0.0:9471\n",
+    )
+    .expect("yaml");
+    let err = error_of(file.clone(), Overrides::default());
+    assert!(
+        err.contains("--http-listen 0.0.0.0:9471") && err.contains("--insecure-allow-remote"),
+        "{err}"
+    );
+    let flag = Overrides {
+        http_listen: Some("127.0.0.1:19471".parse().expect("addr")),
+        ..Default::default()
+    };
+    assert!(
+        Settings::merge(file, flag).is_ok(),
+        "a flag overrides the file"
+    );
+    let clash = Overrides {
+        http_listen: Some("0.0.0.0:9470".parse().expect("addr")),
+        ..Default::default()
+    };
+    assert!(error_of(tls_base(), clash).contains("same port"));
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use omswatch_collector::server::{self, ServeError};
-use omswatch_collector::settings::Settings;
+use omswatch_collector::settings::{HttpListen, Settings};
 use omswatch_common::identity::Role;
 use omswatch_common::identity::mint::{Ca, Pem, Validity, write_pair};
 use omswatch_common::proto::v1::query_client::QueryClient;
@@ -76,6 +76,9 @@ impl Pki {
             client_ca: Some(self.path("ca.pem")),
             token_file: Some(self.path("tokens")),
             tick: Duration::from_millis(200),
+            // Tests run in parallel: the default 127.0.0.1:9471 would collide. The HTTP
+            // tests bind their own port (`Collector::start_with_http`).
+            http_listen: HttpListen::Off,
             ..Settings::default()
         }
     }
@@ -84,22 +87,44 @@ impl Pki {
 /// A collector serving in this process until dropped.
 pub struct Collector {
     pub addr: SocketAddr,
+    /// The HTTP listener's address, when started with one.
+    pub http: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServeError>>,
 }
 
 impl Collector {
     pub async fn start(settings: Settings) -> Collector {
+        Collector::launch(settings, false).await
+    }
+
+    /// A collector with its HTTP listener on a port of its own (127.0.0.1:0).
+    pub async fn start_with_http(settings: Settings) -> Collector {
+        Collector::launch(settings, true).await
+    }
+
+    async fn launch(settings: Settings, with_http: bool) -> Collector {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let http = if with_http {
+            Some(
+                tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind http"),
+            )
+        } else {
+            None
+        };
+        let http_addr = http.as_ref().map(|l| l.local_addr().expect("http addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(listener, settings, async {
+        let task = tokio::spawn(server::run_with_http(listener, http, settings, async {
             let _ = stopped.await;
         }));
         Collector {
             addr,
+            http: http_addr,
             stop: Some(stop),
             task,
         }

@@ -62,7 +62,39 @@ async fn main() -> anyhow::Result<ExitCode> {
     println!(
         "\n(omswatch exited {code}: 0 healthy, 1 warnings, 2 critical, 3 collector unreachable)"
     );
+    show_metrics(&cluster, pki).await?;
     println!("Cleaning up the demo cluster...");
     drop(cluster);
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(3)))
+}
+
+/// What Prometheus scrapes from the same collector: the root findings it would page on.
+async fn show_metrics(
+    cluster: &omswatch_tests::cluster::Cluster,
+    pki: &omswatch_tests::cluster::Pki,
+) -> anyhow::Result<()> {
+    let url = format!("{}/metrics", cluster.http_url);
+    println!(
+        "\nPrometheus scrapes the same diagnosis (deploy/README.md; alerts page on root=\"true\" only):"
+    );
+    println!(
+        "$ curl --cacert ca.pem -H 'Authorization: Bearer <token>' {url} | grep omswatch_finding_active\n"
+    );
+    let args = [
+        "--cacert".to_string(),
+        pki.ca.display().to_string(),
+        "-H".to_string(),
+        format!("Authorization: Bearer {}", pki.token),
+    ];
+    let answer = omswatch_tests::curl::get(&url, &args).await?;
+    let mut lines: Vec<&str> = answer
+        .body
+        .lines()
+        .filter(|l| l.starts_with("omswatch_finding_active"))
+        .collect();
+    lines.sort_unstable();
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
 }

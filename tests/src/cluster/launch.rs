@@ -29,13 +29,15 @@ pub(super) fn collector_args(
     dir: &TempDir,
     configs: &[PathBuf],
     net: &TestNet,
-    port: u16,
+    (port, http_port): (u16, u16),
     spec: &ClusterSpec,
     pki: Option<&Pki>,
 ) -> Vec<String> {
     let mut args = vec![
         "--listen".to_string(),
         format!("{}:{port}", net.bridge_ip()),
+        "--http-listen".to_string(),
+        format!("{}:{http_port}", net.bridge_ip()),
     ];
     for config in configs {
         args.extend(["--oms-config".to_string(), config.display().to_string()]);

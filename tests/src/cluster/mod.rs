@@ -44,6 +44,8 @@ pub struct Cluster {
     collector_args: Vec<String>,
     /// The collector's URL.
     pub collector_url: String,
+    /// The collector's HTTP listener (`/metrics`, `/api/v1/status`), no trailing slash.
+    pub http_url: String,
     /// The config.yaml the collector reads (region 0's).
     pub config_path: PathBuf,
     /// Every region's config.yaml, by region index.
@@ -107,7 +109,12 @@ impl Cluster {
         };
         let scheme = if pki.is_some() { "https" } else { "http" };
         let collector_url = format!("{scheme}://{}:{port}", net.bridge_ip());
-        let collector_args = collector_args(&dir, &region_configs, &net, port, &spec, pki.as_ref());
+        let http_port = free_port()?;
+        // The HTTP listener speaks TLS exactly when gRPC does, on the same certificate.
+        let http_url = format!("{scheme}://{}:{http_port}", net.bridge_ip());
+        let ports = (port, http_port);
+        let collector_args =
+            collector_args(&dir, &region_configs, &net, ports, &spec, pki.as_ref());
         let collector = launch_collector(&dir, &collector_args)?;
         let config_path = region_configs[0].clone();
         let mut cluster = Cluster {
@@ -118,6 +125,7 @@ impl Cluster {
             collector,
             collector_args,
             collector_url,
+            http_url,
             config_path,
             region_configs,
             node_configs,

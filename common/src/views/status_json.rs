@@ -1,10 +1,13 @@
-//! The documented JSON shape of `omswatch status --format json` (docs/STATUS_JSON.md).
-//! Scripts depend on it: fields are only ever added.
+//! The documented JSON shape of `omswatch status --format json` (docs/STATUS_JSON.md), in
+//! one home: the CLI prints it and the collector's `GET /api/v1/status` answers it, both
+//! through [`document`], so the two can never drift apart. Scripts depend on it: fields are
+//! only ever added.
 
 use std::collections::BTreeMap;
 
-use omswatch_common::proto::v1 as pb;
 use serde::Serialize;
+
+use crate::proto::v1 as pb;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -68,9 +71,23 @@ pub struct FindingJson {
     pub remedy: String,
     /// Facts behind it.
     pub evidence: BTreeMap<String, String>,
+    /// Stable name of the problem (code and subject), the same across ticks.
+    pub id: String,
+    /// The id of the root cause this finding is folded under; null for a root.
+    pub caused_by: Option<String>,
+    /// For a root: the ids of the symptoms folded under it; empty for a symptom.
+    pub explains: Vec<String>,
 }
 
-/// The JSON document of a status.
+/// The bytes `omswatch status --format json` prints and `GET /api/v1/status` answers:
+/// [`render`] and a final newline.
+pub fn document(status: &pb::ClusterStatus) -> String {
+    let mut text = render(status);
+    text.push('\n');
+    text
+}
+
+/// The JSON document of a status (pretty-printed, no final newline).
 pub fn render(status: &pb::ClusterStatus) -> String {
     let doc = StatusJson {
         nodes: status.nodes.iter().map(node).collect(),
@@ -115,5 +132,47 @@ fn finding(f: &pb::Finding) -> FindingJson {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        id: f.id.clone(),
+        // The wire has no null: "" is "no cause".
+        caused_by: Some(f.caused_by.clone()).filter(|c| !c.is_empty()),
+        explains: f.explains.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_carry_id_caused_by_and_explains() {
+        let status = pb::ClusterStatus {
+            findings: vec![
+                pb::Finding {
+                    code: "DUPLICATE_OMS_HOST_IP".into(),
+                    id: "DUPLICATE_OMS_HOST_IP/10.0.0.11".into(),
+                    explains: vec!["OMS_HOST_IP_MISMATCH/n2".into()],
+                    ..Default::default()
+                },
+                pb::Finding {
+                    code: "OMS_HOST_IP_MISMATCH".into(),
+                    id: "OMS_HOST_IP_MISMATCH/n2".into(),
+                    caused_by: "DUPLICATE_OMS_HOST_IP/10.0.0.11".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let text = document(&status);
+        assert!(text.ends_with("}\n"), "{text}");
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let (root, symptom) = (&doc["findings"][0], &doc["findings"][1]);
+        assert_eq!(root["id"], "DUPLICATE_OMS_HOST_IP/10.0.0.11");
+        assert!(root["caused_by"].is_null(), "{root}");
+        assert_eq!(
+            root["explains"],
+            serde_json::json!(["OMS_HOST_IP_MISMATCH/n2"])
+        );
+        assert_eq!(symptom["caused_by"], "DUPLICATE_OMS_HOST_IP/10.0.0.11");
+        assert_eq!(symptom["explains"], serde_json::json!([]));
     }
 }

@@ -1,0 +1,78 @@
+//! The handlers behind the router, as thin as the gRPC query's: ask the aggregator for one
+//! snapshot, diagnose it, render a view. The aggregator is held for the snapshot only.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use omswatch_common::diagnose::diagnose;
+use omswatch_common::snapshot::Snapshot;
+use omswatch_common::views::status_json;
+
+use super::HttpContext;
+use super::routes::text;
+use crate::convert;
+use crate::metrics::{self, CollectorStats, Format};
+
+/// The snapshot, or the 503 that says why there is none.
+async fn snapshot(context: &HttpContext) -> Result<Snapshot, Response> {
+    context
+        .state
+        .snapshot()
+        .await
+        .map_err(|e| text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+}
+
+/// `GET /metrics`: built fresh from this snapshot; OpenMetrics when `Accept` asks for it.
+pub async fn metrics(State(context): State<HttpContext>, headers: HeaderMap) -> Response {
+    let snapshot = match snapshot(&context).await {
+        Ok(s) => s,
+        Err(refusal) => return refusal,
+    };
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(accept);
+    let stats = CollectorStats {
+        reports_received: context.counters.received_total(),
+        reports_refused: context.counters.refused_totals(),
+        agents_connected: u64::try_from(context.open.count()).unwrap_or(u64::MAX),
+    };
+    let body = metrics::render(&snapshot, &diagnose(&snapshot), &stats, format);
+    ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+}
+
+/// `GET /api/v1/status`: the very bytes `omswatch status --format json` prints.
+pub async fn status(State(context): State<HttpContext>) -> Response {
+    let snapshot = match snapshot(&context).await {
+        Ok(s) => s,
+        Err(refusal) => return refusal,
+    };
+    let status = convert::cluster_status(&diagnose(&snapshot), snapshot.now_unix_ms);
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        status_json::document(&status),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/history`: the JSON of `omswatch history`, once the store keeps a
+/// timeline. Until then a 503 that says so. The store plugs in here: parse the same
+/// filters as query parameters (`since`, `until`, `node`, `code`, `limit`), ask it, and
+/// render with the history view the CLI uses.
+pub async fn history() -> Response {
+    text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "history is not available: this collector keeps no timeline yet (it needs the store, issue 8)",
+    )
+}
+
+/// `GET /-/ready`: 200 once the state is loaded (state file restored, every config.yaml
+/// read at the first tick), 503 before that and while shutting down.
+pub async fn ready(State(context): State<HttpContext>) -> Response {
+    match snapshot(&context).await {
+        Ok(s) if !s.regions.is_empty() => text(StatusCode::OK, "omswatch collector is ready."),
+        Ok(_) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: config.yaml has not been read yet (first tick)",
+        ),
+        Err(refusal) => refusal,
+    }
+}

@@ -1,0 +1,110 @@
+//! The router: which path is open, which needs an operator, and the request timeout over
+//! all of them. `/-/healthy` and `/-/ready` are open (as Prometheus's own are: a load
+//! balancer or systemd probe has no credentials); `/metrics` and `/api/*` need an operator
+//! certificate or `Authorization: Bearer <token>` from the token file. A later module (the
+//! Servers page, `GET /` and its assets) adds its routes with `Router::merge` here.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::{HttpContext, Peer, api};
+use crate::auth::AuthError;
+
+/// Every route of the listener.
+pub fn router(context: HttpContext) -> Router {
+    let operator_only = Router::new()
+        .route("/metrics", get(api::metrics))
+        .route("/api/v1/status", get(api::status))
+        .route("/api/v1/history", get(api::history))
+        .route_layer(middleware::from_fn_with_state(
+            context.clone(),
+            require_operator,
+        ));
+    Router::new()
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(api::ready))
+        .merge(operator_only)
+        .fallback(not_found)
+        .layer(middleware::from_fn(time_limit))
+        .with_state(context)
+}
+
+/// A plain-text answer: what every refusal and health answer is.
+pub(super) fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    let mut body = body.into();
+    if !body.ends_with('\n') {
+        body.push('\n');
+    }
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+async fn healthy() -> Response {
+    text(StatusCode::OK, "omswatch collector is healthy.")
+}
+
+async fn not_found() -> Response {
+    text(
+        StatusCode::NOT_FOUND,
+        "not found: this listener serves /metrics, /api/v1/status, /-/healthy and /-/ready",
+    )
+}
+
+/// Lets the request through when [`crate::auth::Authorizer::operator_of`] admits its
+/// certificate or bearer token; answers 401 (no or wrong credentials, with
+/// `WWW-Authenticate: Bearer`) or 403 (a known peer of another role) with the reason.
+async fn require_operator(
+    State(context): State<HttpContext>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let peer = request.extensions().get::<Peer>().cloned();
+    let addr = peer
+        .as_ref()
+        .map_or_else(|| "unknown".to_string(), |p| p.addr.to_string());
+    let certificate = peer.as_ref().and_then(|p| p.certificate.as_deref());
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    match context.auth.operator_of(certificate, authorization) {
+        Ok(operator) => {
+            tracing::debug!(peer = %addr, %operator, path = %request.uri().path(), "HTTP request");
+            next.run(request).await
+        }
+        Err(e) => refused(&addr, request.uri().path(), &e),
+    }
+}
+
+fn refused(addr: &str, path: &str, e: &AuthError) -> Response {
+    tracing::warn!(peer = %addr, %path, reason = %e, "HTTP request refused");
+    if e.is_unauthenticated() {
+        let mut response = text(StatusCode::UNAUTHORIZED, e.to_string());
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"omswatch\""),
+        );
+        response
+    } else {
+        text(StatusCode::FORBIDDEN, e.to_string())
+    }
+}
+
+/// Bounds each request's handling by the listener's request timeout.
+async fn time_limit(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(super::request_timeout(), next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the collector did not answer in time; retry",
+        ),
+    }
+}
