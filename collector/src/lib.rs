@@ -27,6 +27,7 @@ pub mod rate;
 pub mod server;
 pub mod settings;
 pub mod state;
+pub mod store;
 pub mod tokens;
 pub mod transport;
 
