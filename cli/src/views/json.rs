@@ -17,6 +17,19 @@ pub struct StatusJson {
     pub generated_at_unix_ms: i64,
     /// The collector's version.
     pub collector_version: String,
+    /// The collector's store; null from a collector without one.
+    pub store: Option<StoreJson>,
+}
+
+/// The collector's store and whether it is written now.
+#[derive(Debug, Serialize)]
+pub struct StoreJson {
+    /// sqlite:///path or mysql://user@host:port/db.
+    pub location: String,
+    /// False while writes fail.
+    pub up: bool,
+    /// The last failure, null when up.
+    pub error: Option<String>,
 }
 
 /// One node.
@@ -68,6 +81,9 @@ pub struct FindingJson {
     pub remedy: String,
     /// Facts behind it.
     pub evidence: BTreeMap<String, String>,
+    /// Since when it has been active (Unix milliseconds), from the timeline;
+    /// null until it is recorded (it appeared since the collector's last tick).
+    pub since_unix_ms: Option<i64>,
 }
 
 /// The JSON document of a status.
@@ -77,6 +93,11 @@ pub fn render(status: &pb::ClusterStatus) -> String {
         findings: status.findings.iter().map(finding).collect(),
         generated_at_unix_ms: status.generated_at_unix_ms,
         collector_version: status.collector_version.clone(),
+        store: status.store.as_ref().map(|s| StoreJson {
+            location: s.location.clone(),
+            up: s.up,
+            error: Some(s.error.clone()).filter(|e| !e.is_empty()),
+        }),
     };
     serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
@@ -115,5 +136,6 @@ fn finding(f: &pb::Finding) -> FindingJson {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        since_unix_ms: f.since_unix_ms,
     }
 }

@@ -76,6 +76,7 @@ impl Pki {
             client_ca: Some(self.path("ca.pem")),
             token_file: Some(self.path("tokens")),
             tick: Duration::from_millis(200),
+            store: Some(self.path("omswatch.db").display().to_string()),
             ..Settings::default()
         }
     }
