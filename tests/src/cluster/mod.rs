@@ -4,15 +4,21 @@
 //! `omswatch-collector` on the test bridge. Everything is stopped on drop.
 
 mod files;
+mod history;
 mod pki;
 mod spec;
 
 pub use files::{CM_DB, HEARTBEAT_DB, META_PASSWORD, META_USER, heartbeat_db};
 pub use pki::{CertFiles, Pki, TOKEN};
 pub use spec::{
-    ClusterSpec, ConfigEdit, NodeSpec, OmsHostIp, neutral_resource_thresholds, nginx_script,
-    oms_programs_serving_health,
+    ClusterSpec, ConfigEdit, NodeSpec, OmsHostIp, StoreKind, neutral_resource_thresholds,
+    nginx_script, oms_programs_serving_health,
 };
+
+/// The password of the collector's MariaDB store (`StoreKind::MariaDb`), kept in a file.
+pub const STORE_PASSWORD: &str = "omswatch-store-pw-3f9a";
+/// The user and database of that store.
+pub const STORE_USER_DB: (&str, &str) = ("omswatch", "omswatch_store");
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -99,7 +105,9 @@ impl Cluster {
         };
         let scheme = if pki.is_some() { "https" } else { "http" };
         let collector_url = format!("{scheme}://{}:{port}", net.bridge_ip());
-        let collector_args = collector_args(&dir, &region_configs, &net, port, &spec, pki.as_ref());
+        let mut collector_args =
+            collector_args(&region_configs, &net, port, &spec, pki.as_ref());
+        collector_args.extend(history::store_args(&db, &dir, spec.store).await?);
         let collector = launch_collector(&dir, &collector_args)?;
         let config_path = region_configs[0].clone();
         let mut cluster = Cluster {
@@ -189,8 +197,8 @@ impl Cluster {
         command.spawn().context("spawning omswatch-agent")
     }
 
-    /// Kills the collector (SIGKILL: no graceful save) and starts it again with
-    /// the same arguments and state file.
+    /// Kills the collector (SIGKILL: no graceful stop) and starts it again with
+    /// the same arguments and store.
     pub async fn restart_collector(&mut self) -> anyhow::Result<()> {
         self.collector.kill().await?;
         self.collector = launch_collector(&self.dir, &self.collector_args)?;
@@ -364,7 +372,6 @@ async fn seed(db: &MariaDb, net: &TestNet, spec: &ClusterSpec) -> anyhow::Result
 
 /// The collector's arguments for this cluster (kept to restart it the same way).
 fn collector_args(
-    dir: &TempDir,
     configs: &[PathBuf],
     net: &TestNet,
     port: u16,
@@ -383,10 +390,6 @@ fn collector_args(
         millis(spec.tick),
         "--metadb-timeout".into(),
         "2s".into(),
-    ]);
-    args.extend([
-        "--state-file".into(),
-        dir.path().join("collector-state.pb").display().to_string(),
     ]);
     args.extend(spec.collector_args.iter().cloned());
     match pki {
