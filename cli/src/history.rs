@@ -113,7 +113,10 @@ pub async fn run(connection: &Connection, query: Query) -> ExitCode {
         Ok(Ok(history)) => history,
         Ok(Err(e)) => {
             let tls = connection.tls.is_some();
-            eprintln!("{}", failure::explain("the history", &connection.url, &e, tls));
+            eprintln!(
+                "{}",
+                failure::explain("the history", &connection.url, &e, tls)
+            );
             return ExitCode::from(EXIT_UNUSABLE);
         }
         Err(_) => {
@@ -177,6 +180,10 @@ mod tests {
             code: Some("NOPE".into()),
             ..query
         };
-        assert!(bad.request(SystemTime::now()).expect_err("unknown").contains("explain"));
+        assert!(
+            bad.request(SystemTime::now())
+                .expect_err("unknown")
+                .contains("explain")
+        );
     }
 }

@@ -100,24 +100,39 @@ fn ms(d: Duration) -> String {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sqlite = Store::open(StoreLocation::Sqlite(dir.path().join("bench.db")), None, "bench:1")
-        .await
-        .expect("sqlite store");
+    let sqlite = Store::open(
+        StoreLocation::Sqlite(dir.path().join("bench.db")),
+        None,
+        "bench:1",
+    )
+    .await
+    .expect("sqlite store");
     let db = omswatch_tests::MariaDb::start().await;
     let mariadb = match &db {
         Ok(db) => {
-            db.create_store_db("bench", "bench", "bench-password-1").await.expect("db");
+            db.create_store_db("bench", "bench", "bench-password-1")
+                .await
+                .expect("db");
             let url = format!("mysql://bench@127.0.0.1:{}/bench", db.port());
             let location = StoreLocation::parse(&url).expect("url");
-            Some(Store::open(location, Some(&Secret::new("bench-password-1")), "bench:1").await.expect("mariadb store"))
+            Some(
+                Store::open(location, Some(&Secret::new("bench-password-1")), "bench:1")
+                    .await
+                    .expect("mariadb store"),
+            )
         }
         Err(e) => {
             println!("mariadb: not measured ({e})");
             None
         }
     };
-    println!("report size: {} bytes; medians of {ROUNDS} ticks", report(1).encoded_len());
-    println!("| nodes | state file (baseline) | SQLite store | × baseline | MariaDB store | × baseline |");
+    println!(
+        "report size: {} bytes; medians of {ROUNDS} ticks",
+        report(1).encoded_len()
+    );
+    println!(
+        "| nodes | state file (baseline) | SQLite store | × baseline | MariaDB store | × baseline |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|");
     for n in [3, 1000] {
         let baseline = state_file_tick(dir.path(), n);
@@ -125,7 +140,10 @@ async fn main() {
         let (maria, maria_ratio) = match &mariadb {
             Some(store) => {
                 let d = store_tick(store, n).await;
-                (ms(d), format!("{:.2}", d.as_secs_f64() / baseline.as_secs_f64()))
+                (
+                    ms(d),
+                    format!("{:.2}", d.as_secs_f64() / baseline.as_secs_f64()),
+                )
             }
             None => ("-".into(), "-".into()),
         };

@@ -5,11 +5,13 @@
 //! agents ─gRPC→ [`ingest`] (checks each report against
 //! [`omswatch_common::limits`]) ─channel→ [`state`] (one aggregator task, owns the
 //! latest reports, configs and MetaDB rows) ←channel─ [`poll`] (every tick: each
-//! config.yaml and the MetaDB through [`metadb`], the state file through
-//! [`persist`]); [`query`] asks [`state`] for a
+//! config.yaml and the MetaDB through [`metadb`], then the diagnosis to the
+//! timeline); [`store`] keeps what survives a restart (every node's last report,
+//! written by its writer off the ingest path; the timeline; [`persist`] is the
+//! old state file, imported once); [`query`] asks [`state`] for a
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
-//! through [`convert`]; [`bundle`] answers `GetBundle` from the same snapshot.
-//! [`server`] only wires these tasks together and stops them.
+//! through [`convert`] (history from the store); [`bundle`] answers `GetBundle`
+//! from the same snapshot. [`server`] only wires these tasks together and stops them.
 //!
 //! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text), [`auth`] decides per
 //! request who may report and query, [`tokens`] holds the operators' bearer tokens, and

@@ -29,7 +29,12 @@ pub struct QueryService {
 impl QueryService {
     /// A service answering from `state` and `store` (history, and since when
     /// findings are active, through `timeline`) to the operators `auth` admits.
-    pub fn new(state: StateHandle, auth: Authorizer, store: Store, timeline: TimelineHandle) -> Self {
+    pub fn new(
+        state: StateHandle,
+        auth: Authorizer,
+        store: Store,
+        timeline: TimelineHandle,
+    ) -> Self {
         Self {
             state,
             auth,

@@ -88,7 +88,8 @@ pub async fn run(
     let service = ReportingService::new(state.clone(), auth.clone(), rate, limit, stopping);
     let open = service.open_streams();
     let reporting = ReportingServer::new(service).max_decoding_message_size(limit);
-    let query = QueryServer::new(QueryService::new(state, auth, store.clone(), timeline)).max_decoding_message_size(limit);
+    let query = QueryServer::new(QueryService::new(state, auth, store.clone(), timeline))
+        .max_decoding_message_size(limit);
     tracing::info!(
         listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         tls = !settings.insecure,
@@ -149,7 +150,11 @@ async fn drain_deadline(mut stopping: watch::Receiver<bool>) {
 }
 
 /// Writes what is pending and the stop event, within DRAIN_TIMEOUT.
-async fn close_store(store: &Store, stop_writer: &watch::Sender<bool>, writer: tokio::task::JoinHandle<()>) {
+async fn close_store(
+    store: &Store,
+    stop_writer: &watch::Sender<bool>,
+    writer: tokio::task::JoinHandle<()>,
+) {
     stop_writer.send_replace(true);
     let closing = async {
         let _ = writer.await;

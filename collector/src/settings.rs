@@ -275,7 +275,10 @@ impl Settings {
             tls_cert: Some(pki.join("collector-omswatch.pem")),
             tls_key: Some(pki.join("collector-omswatch-key.pem")),
             client_ca: Some(pki.join("ca.pem")),
-            store: Some(format!("sqlite://{}", crate::store::location::SYSTEM_DEFAULT)),
+            store: Some(format!(
+                "sqlite://{}",
+                crate::store::location::SYSTEM_DEFAULT
+            )),
             ..Settings::default()
         };
         serde_yaml::to_string(&defaults).unwrap_or_default()

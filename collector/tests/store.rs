@@ -23,7 +23,9 @@ const STORE_PASSWORD: &str = "store-pw-7c1d9e";
 
 async fn sqlite(dir: &tempfile::TempDir) -> Store {
     let location = StoreLocation::Sqlite(dir.path().join("omswatch.db"));
-    Store::open(location, None, "test:1").await.expect("open sqlite")
+    Store::open(location, None, "test:1")
+        .await
+        .expect("open sqlite")
 }
 
 async fn mariadb_store(db: &MariaDb, name: &str) -> Store {
@@ -72,7 +74,10 @@ fn tick(at: i64, findings: Vec<FindingRecord>, states: &[(&str, &str)]) -> Obser
 
 /// The events (kind, what) of the store, oldest first.
 async fn kinds(store: &Store) -> Vec<(String, String)> {
-    let (events, _) = store.history(&HistoryFilter::default()).await.expect("history");
+    let (events, _) = store
+        .history(&HistoryFilter::default())
+        .await
+        .expect("history");
     events
         .into_iter()
         .filter(|e| e.kind != "collector")
@@ -97,7 +102,9 @@ async fn settle(store: &Store, n: usize) -> Vec<(String, String)> {
 }
 
 async fn start(store: &Store) -> (TimelineHandle, tokio::task::JoinHandle<()>) {
-    timeline::start(store.clone(), &[], 3).await.expect("timeline")
+    timeline::start(store.clone(), &[], 3)
+        .await
+        .expect("timeline")
 }
 
 /// Stop, raise, clear on node n2, seen by every timeline in `timelines`.
@@ -139,7 +146,11 @@ async fn sqlite_records_each_change_once_and_a_restart_does_not_raise_again() {
     let store = sqlite(&dir).await;
     let (t, task) = start(&store).await;
     assert_eq!(stop_and_start(&[&t], &store).await, expected());
-    t.observe(tick(5_000, vec![stopped("n2")], &[("n1", "ONLINE"), ("n2", "DOWN")]));
+    t.observe(tick(
+        5_000,
+        vec![stopped("n2")],
+        &[("n1", "ONLINE"), ("n2", "DOWN")],
+    ));
     settle(&store, 8).await;
     // The collector stops while n2's finding is active (raised at 5000).
     task.abort();
@@ -148,22 +159,42 @@ async fn sqlite_records_each_change_once_and_a_restart_does_not_raise_again() {
     drop(store);
     let store = sqlite(&dir).await;
     let (t, _task) = start(&store).await;
-    t.observe(tick(9_000, vec![stopped("n2")], &[("n1", "ONLINE"), ("n2", "DOWN")]));
+    t.observe(tick(
+        9_000,
+        vec![stopped("n2")],
+        &[("n1", "ONLINE"), ("n2", "DOWN")],
+    ));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let after = kinds(&store).await;
-    assert_eq!(after.len(), 8, "nothing raised again after the restart: {after:?}");
+    assert_eq!(
+        after.len(),
+        8,
+        "nothing raised again after the restart: {after:?}"
+    );
     t.observe(tick(10_000, vec![], &[("n1", "ONLINE"), ("n2", "ONLINE")]));
     let (events, _) = settle_events(&store, 10).await;
     assert_eq!(events.len(), 10, "{events:?}");
     let cleared = &events[8];
-    assert_eq!((cleared.kind.as_str(), cleared.raised_at_unix_ms), ("cleared", Some(5_000)));
+    assert_eq!(
+        (cleared.kind.as_str(), cleared.raised_at_unix_ms),
+        ("cleared", Some(5_000))
+    );
     assert_eq!(events[9].from.as_deref(), Some("DOWN"));
 }
 
 async fn settle_events(store: &Store, n: usize) -> (Vec<Event>, bool) {
     settle(store, n).await;
-    let (events, truncated) = store.history(&HistoryFilter::default()).await.expect("history");
-    (events.into_iter().filter(|e| e.kind != "collector").collect(), truncated)
+    let (events, truncated) = store
+        .history(&HistoryFilter::default())
+        .await
+        .expect("history");
+    (
+        events
+            .into_iter()
+            .filter(|e| e.kind != "collector")
+            .collect(),
+        truncated,
+    )
 }
 
 #[tokio::test]
@@ -191,16 +222,38 @@ async fn history_filters_by_node_code_time_and_limit() {
         limit,
         ..Default::default()
     };
-    let (n2, _) = store.history(&only(Some("n2"), None, None, 0)).await.expect("node");
-    assert_eq!(n2.len(), 5, "first seen, raised, DOWN, cleared, ONLINE: {n2:?}");
-    let (n_, _) = store.history(&only(Some("n_"), None, None, 0)).await.expect("wildcard");
+    let (n2, _) = store
+        .history(&only(Some("n2"), None, None, 0))
+        .await
+        .expect("node");
+    assert_eq!(
+        n2.len(),
+        5,
+        "first seen, raised, DOWN, cleared, ONLINE: {n2:?}"
+    );
+    let (n_, _) = store
+        .history(&only(Some("n_"), None, None, 0))
+        .await
+        .expect("wildcard");
     assert!(n_.is_empty(), "LIKE wildcards are escaped: {n_:?}");
     let code = Some("COMPONENT_NOT_RUNNING");
-    let (coded, _) = store.history(&only(None, code, None, 0)).await.expect("code");
-    assert_eq!(coded.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["raised", "cleared"]);
-    let (late, _) = store.history(&only(None, None, Some(3_000), 0)).await.expect("since");
+    let (coded, _) = store
+        .history(&only(None, code, None, 0))
+        .await
+        .expect("code");
+    assert_eq!(
+        coded.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        ["raised", "cleared"]
+    );
+    let (late, _) = store
+        .history(&only(None, None, Some(3_000), 0))
+        .await
+        .expect("since");
     assert_eq!(late.len(), 2, "{late:?}");
-    let (newest, truncated) = store.history(&only(None, None, None, 2)).await.expect("limit");
+    let (newest, truncated) = store
+        .history(&only(None, None, None, 2))
+        .await
+        .expect("limit");
     assert!(truncated);
     assert_eq!(newest.last().map(|e| e.kind.as_str()), Some("node_state"));
     assert!(newest[0].at_unix_ms <= newest[1].at_unix_ms, "oldest first");
@@ -222,7 +275,11 @@ fn observation(node: &str, at: i64) -> NodeObservation {
 async fn reports_are_written_within_a_second_and_forgotten_nodes_removed() {
     for backend in ["sqlite", "mariadb"] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = if backend == "mariadb" { Some(mariadb().await) } else { None };
+        let db = if backend == "mariadb" {
+            Some(mariadb().await)
+        } else {
+            None
+        };
         let store = match &db {
             Some(db) => mariadb_store(db, "w:1").await,
             None => sqlite(&dir).await,
@@ -237,14 +294,21 @@ async fn reports_are_written_within_a_second_and_forgotten_nodes_removed() {
         let names = |nodes: Vec<NodeObservation>| -> Vec<String> {
             nodes.into_iter().map(|n| n.report.node).collect()
         };
-        assert_eq!(names(store.load_nodes().await.expect("load")), ["a", "b", "c"], "{backend}");
+        assert_eq!(
+            names(store.load_nodes().await.expect("load")),
+            ["a", "b", "c"],
+            "{backend}"
+        );
         sink.forget("b");
         sink.save(&observation("a", 900));
         stop.send_replace(true); // the writer writes what is pending before it ends
         task.await.expect("writer");
         let nodes = store.load_nodes().await.expect("load");
         assert_eq!(
-            nodes.iter().map(|n| (n.report.node.as_str(), n.received_at_unix_ms)).collect::<Vec<_>>(),
+            nodes
+                .iter()
+                .map(|n| (n.report.node.as_str(), n.received_at_unix_ms))
+                .collect::<Vec<_>>(),
             [("a", 900), ("c", 102)],
             "{backend}"
         );
@@ -263,7 +327,10 @@ async fn retention_prunes_old_events_in_batches() {
         ..Event::default()
     };
     for i in 0..1_203 {
-        store.record(&event(i, 1_000 + i as i64)).await.expect("old");
+        store
+            .record(&event(i, 1_000 + i as i64))
+            .await
+            .expect("old");
     }
     for i in 0..5 {
         store.record(&event(i, 50_000)).await.expect("new");
@@ -279,9 +346,15 @@ async fn a_state_file_is_imported_once() {
     let file = dir.path().join("state.pb");
     omswatch_collector::persist::save(&file, &[observation("old", 42)]).expect("save");
     let store = sqlite(&dir).await;
-    assert_eq!(store.import_state_file(&file).await.expect("import"), Some(1));
+    assert_eq!(
+        store.import_state_file(&file).await.expect("import"),
+        Some(1)
+    );
     let nodes = store.load_nodes().await.expect("load");
-    assert_eq!((nodes[0].report.node.as_str(), nodes[0].received_at_unix_ms), ("old", 42));
+    assert_eq!(
+        (nodes[0].report.node.as_str(), nodes[0].received_at_unix_ms),
+        ("old", 42)
+    );
     omswatch_collector::persist::save(&file, &[observation("other", 43)]).expect("save");
     assert_eq!(store.import_state_file(&file).await.expect("again"), None);
     assert_eq!(store.load_nodes().await.expect("load").len(), 1);

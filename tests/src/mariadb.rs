@@ -128,7 +128,12 @@ impl MariaDb {
 
     /// Creates database `db` and user `user`@`%` (password `password`) with every right on
     /// it and none elsewhere: what a collector's `--store mysql://user@.../db` needs.
-    pub async fn create_store_db(&self, db: &str, user: &str, password: &str) -> anyhow::Result<()> {
+    pub async fn create_store_db(
+        &self,
+        db: &str,
+        user: &str,
+        password: &str,
+    ) -> anyhow::Result<()> {
         let db = identifier(db)?;
         let user = sql_string(user);
         let password = sql_string(password);

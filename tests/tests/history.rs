@@ -21,11 +21,17 @@ fn is(e: &Value, kind: &str) -> bool {
 }
 
 fn went(e: &Value, from: &str, to: &str) -> bool {
-    e["kind"] == "node_state" && e["nodes"] == serde_json::json!([NODE]) && e["from"] == from && e["to"] == to
+    e["kind"] == "node_state"
+        && e["nodes"] == serde_json::json!([NODE])
+        && e["from"] == from
+        && e["to"] == to
 }
 
 fn ids(events: &[Value]) -> HashSet<String> {
-    events.iter().filter_map(|e| e["id"].as_str().map(String::from)).collect()
+    events
+        .iter()
+        .filter_map(|e| e["id"].as_str().map(String::from))
+        .collect()
 }
 
 async fn stop_start_and_kill(store: StoreKind) -> anyhow::Result<()> {
@@ -35,7 +41,9 @@ async fn stop_start_and_kill(store: StoreKind) -> anyhow::Result<()> {
     };
     let mut cluster = Cluster::start(spec).await?;
     cluster
-        .wait_for("a clean cluster", Duration::from_secs(20), |s| codes(s).is_empty())
+        .wait_for("a clean cluster", Duration::from_secs(20), |s| {
+            codes(s).is_empty()
+        })
         .await?;
     cluster.supervisors[1].stop_program("oms_console").await?;
     cluster
@@ -52,7 +60,10 @@ async fn stop_start_and_kill(store: StoreKind) -> anyhow::Result<()> {
     );
     assert_eq!(status["store"]["up"], true, "{status}");
     let (table, _) = cluster.omswatch(&["status"]).await?;
-    assert!(table.contains(&format!("{CODE}  [{NODE}]  for ")), "{table}");
+    assert!(
+        table.contains(&format!("{CODE}  [{NODE}]  for ")),
+        "{table}"
+    );
     cluster.supervisors[1].start_program("oms_console").await?;
     let before = cluster
         .wait_history("cleared and ONLINE", |ev| {
@@ -69,16 +80,28 @@ async fn stop_start_and_kill(store: StoreKind) -> anyhow::Result<()> {
             ev.iter().filter(|e| e["kind"] == "collector").count() >= 2
         })
         .await?;
-    let start = restarted.iter().rev().find(|e| e["kind"] == "collector").cloned();
+    let start = restarted
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "collector")
+        .cloned();
     assert!(
-        start.as_ref().and_then(|e| e["message"].as_str()).is_some_and(|m| m.contains("killed")),
+        start
+            .as_ref()
+            .and_then(|e| e["message"].as_str())
+            .is_some_and(|m| m.contains("killed")),
         "the start says the previous run was killed: {start:?}"
     );
-    assert!(ids(&before).is_subset(&ids(&restarted)), "every event survived the kill");
+    assert!(
+        ids(&before).is_subset(&ids(&restarted)),
+        "every event survived the kill"
+    );
     // Past the restart grace (agents reconnect within a second here) nothing new is recorded:
     // no NODE_SILENT raised and cleared for every node, no DOWN/ONLINE flapping.
     cluster
-        .wait_for("agents back", Duration::from_secs(20), |s| codes(s).is_empty())
+        .wait_for("agents back", Duration::from_secs(20), |s| {
+            codes(s).is_empty()
+        })
         .await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = cluster.history(&[]).await?;
@@ -93,8 +116,13 @@ async fn stop_start_and_kill(store: StoreKind) -> anyhow::Result<()> {
     assert_eq!(kinds, ["raised", "cleared"], "{coded:#?}");
     let (table, code) = cluster.omswatch(&["history", "--node", NODE]).await?;
     assert_eq!(code, 0, "{table}");
-    assert!(table.contains("ONLINE -> DOWN") && table.contains("DOWN -> ONLINE"), "{table}");
-    let (json, _) = cluster.omswatch(&["history", "--format", "json", "--limit", "5000"]).await?;
+    assert!(
+        table.contains("ONLINE -> DOWN") && table.contains("DOWN -> ONLINE"),
+        "{table}"
+    );
+    let (json, _) = cluster
+        .omswatch(&["history", "--format", "json", "--limit", "5000"])
+        .await?;
     for secret in [META_PASSWORD, STORE_PASSWORD] {
         assert!(!json.contains(secret), "a secret in the history");
         assert!(!cluster.all_logs().contains(secret), "a secret in the logs");
@@ -113,8 +141,8 @@ async fn history_of_a_stopped_component_survives_a_sigkill_with_mariadb() -> any
 }
 
 #[tokio::test]
-async fn a_collector_killed_a_second_after_its_agents_connected_restarts_with_every_node(
-) -> anyhow::Result<()> {
+async fn a_collector_killed_a_second_after_its_agents_connected_restarts_with_every_node()
+-> anyhow::Result<()> {
     let mut cluster = Cluster::start(ClusterSpec::healthy(3)).await?;
     let connected = Instant::now(); // every agent has reported by now
     for i in 0..3 {
@@ -123,9 +151,11 @@ async fn a_collector_killed_a_second_after_its_agents_connected_restarts_with_ev
     tokio::time::sleep(Duration::from_secs(1).saturating_sub(connected.elapsed())).await;
     cluster.restart_collector().await?;
     let doc = cluster
-        .wait_for("the nodes restored from the store", Duration::from_secs(15), |s| {
-            s["nodes"].as_array().is_some_and(|n| !n.is_empty())
-        })
+        .wait_for(
+            "the nodes restored from the store",
+            Duration::from_secs(15),
+            |s| s["nodes"].as_array().is_some_and(|n| !n.is_empty()),
+        )
         .await?;
     let names: Vec<&str> = doc["nodes"]
         .as_array()

@@ -33,11 +33,7 @@ async fn a_node_that_died_across_a_collector_restart_is_still_silent() -> anyhow
         node1["state"], "ONLINE",
         "node 1's agent reconnected: {doc}"
     );
-    assert!(
-        cluster
-            .all_logs()
-            .contains("restored nodes from the store")
-    );
+    assert!(cluster.all_logs().contains("restored nodes from the store"));
     Ok(())
 }
 

@@ -76,8 +76,12 @@ fn event_json(e: &pb::TimelineEvent) -> EventJson {
         to: e.to.clone(),
         id: e.id.clone(),
         finding_id: e.finding_id.clone(),
-        evidence: (!e.evidence.is_empty())
-            .then(|| e.evidence.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        evidence: (!e.evidence.is_empty()).then(|| {
+            e.evidence
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        }),
         region: e.region.clone(),
         raised_at_unix_ms: e.raised_at_unix_ms,
         collector: e.collector.clone(),

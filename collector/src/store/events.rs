@@ -182,7 +182,10 @@ impl Store {
         }
         sql.push_str(" ORDER BY at_unix_ms DESC, id DESC LIMIT ?");
         let mut query = sqlx::query(&sql);
-        for value in [filter.since_unix_ms, filter.until_unix_ms].into_iter().flatten() {
+        for value in [filter.since_unix_ms, filter.until_unix_ms]
+            .into_iter()
+            .flatten()
+        {
             query = query.bind(value);
         }
         if let Some(code) = &filter.code {
@@ -193,7 +196,12 @@ impl Store {
         }
         let query = query.bind(i64::from(limit) + 1);
         let rows = self
-            .timed(async { query.fetch_all(self.pool()).await.map_err(|e| self.query_error(e)) })
+            .timed(async {
+                query
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(|e| self.query_error(e))
+            })
             .await?;
         let truncated = rows.len() > limit as usize;
         let mut events = rows

@@ -76,11 +76,7 @@ impl StoreLocation {
         if uid == 0 {
             return Ok(StoreLocation::Sqlite(PathBuf::from(SYSTEM_DEFAULT)));
         }
-        let absolute_var = |name: &str| {
-            env(name)
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-        };
+        let absolute_var = |name: &str| env(name).map(PathBuf::from).filter(|p| p.is_absolute());
         let state = absolute_var("XDG_STATE_HOME")
             .or_else(|| absolute_var("HOME").map(|home| home.join(".local/state")))
             .ok_or(StoreError::NoDefault)?;
@@ -166,11 +162,7 @@ mod tests {
 
     #[test]
     fn sqlite_urls_and_plain_paths_are_files() {
-        for text in [
-            "sqlite:///var/x/a.db",
-            "sqlite:/var/x/a.db",
-            "/var/x/a.db",
-        ] {
+        for text in ["sqlite:///var/x/a.db", "sqlite:/var/x/a.db", "/var/x/a.db"] {
             assert_eq!(
                 StoreLocation::parse(text).expect(text),
                 StoreLocation::Sqlite("/var/x/a.db".into()),
@@ -184,8 +176,9 @@ mod tests {
 
     #[test]
     fn mysql_urls_need_user_host_and_database_and_no_password() {
-        let ok = StoreLocation::parse("mysql://omswatch@db.example:3306/omswatch?ssl-mode=required")
-            .expect("valid");
+        let ok =
+            StoreLocation::parse("mysql://omswatch@db.example:3306/omswatch?ssl-mode=required")
+                .expect("valid");
         assert_eq!(
             ok.to_string(),
             "mysql://omswatch@db.example:3306/omswatch?ssl-mode=required"
@@ -219,7 +212,8 @@ mod tests {
         };
         let root = StoreLocation::default_for(0, &env(&[])).expect("root");
         assert_eq!(root, StoreLocation::Sqlite(SYSTEM_DEFAULT.into()));
-        let xdg = StoreLocation::default_for(1000, &env(&[("XDG_STATE_HOME", "/s"), ("HOME", "/h")]));
+        let xdg =
+            StoreLocation::default_for(1000, &env(&[("XDG_STATE_HOME", "/s"), ("HOME", "/h")]));
         assert_eq!(
             xdg.expect("xdg"),
             StoreLocation::Sqlite("/s/omswatch/omswatch.db".into())

@@ -172,6 +172,9 @@ pub(crate) fn text(row: &AnyRow, column: &str) -> std::result::Result<Option<Str
 }
 
 /// A text column that must be present.
-pub(crate) fn required_text(row: &AnyRow, column: &str) -> std::result::Result<String, sqlx::Error> {
+pub(crate) fn required_text(
+    row: &AnyRow,
+    column: &str,
+) -> std::result::Result<String, sqlx::Error> {
     text(row, column)?.ok_or_else(|| sqlx::Error::ColumnNotFound(column.to_string()))
 }

@@ -122,7 +122,10 @@ fn sqlite_options(path: &Path) -> Result<AnyConnectOptions, StoreError> {
 
 /// The MySQL options: the URL given plus the password (never logged: the
 /// options are only handed to sqlx).
-fn mysql_options(url: &url::Url, password: Option<&Secret>) -> Result<AnyConnectOptions, StoreError> {
+fn mysql_options(
+    url: &url::Url,
+    password: Option<&Secret>,
+) -> Result<AnyConnectOptions, StoreError> {
     let mut with_password = url.clone();
     if let Some(password) = password {
         with_password

@@ -97,7 +97,9 @@ pub async fn run(store: Store, retention: Duration) {
         let cutoff = omswatch_common::telemetry::now_unix_ms().saturating_sub(retention_ms);
         match store.prune(cutoff).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(store = %store.location(), events = n, retention = %humantime::format_duration(retention), "pruned old events"),
+            Ok(n) => {
+                tracing::info!(store = %store.location(), events = n, retention = %humantime::format_duration(retention), "pruned old events")
+            }
             Err(e) => store.health().failed("the retention prune", &e),
         }
     }

@@ -50,7 +50,10 @@ impl Store {
                 }
                 query.execute(&mut *tx).await.map_err(q)?;
             }
-            for (node, _) in writes.iter().filter(|(_, w)| matches!(w, NodeWrite::Forget)) {
+            for (node, _) in writes
+                .iter()
+                .filter(|(_, w)| matches!(w, NodeWrite::Forget))
+            {
                 sqlx::query("DELETE FROM node_reports WHERE node = ?")
                     .bind(node.clone())
                     .execute(&mut *tx)
@@ -67,10 +70,12 @@ impl Store {
     pub async fn load_nodes(&self) -> Result<Vec<NodeObservation>> {
         let rows = self
             .timed(async {
-                sqlx::query("SELECT node, received_at_unix_ms, report FROM node_reports ORDER BY node")
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(|e| self.query_error(e))
+                sqlx::query(
+                    "SELECT node, received_at_unix_ms, report FROM node_reports ORDER BY node",
+                )
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| self.query_error(e))
             })
             .await?;
         let mut nodes = Vec::with_capacity(rows.len());
@@ -78,7 +83,9 @@ impl Store {
             let decoded = (|| -> std::result::Result<NodeObservation, String> {
                 let bytes: Vec<u8> = row.try_get("report").map_err(|e| e.to_string())?;
                 let report = NodeReport::decode(bytes.as_slice()).map_err(|e| e.to_string())?;
-                let received_at_unix_ms = row.try_get("received_at_unix_ms").map_err(|e| e.to_string())?;
+                let received_at_unix_ms = row
+                    .try_get("received_at_unix_ms")
+                    .map_err(|e| e.to_string())?;
                 Ok(NodeObservation {
                     report,
                     received_at_unix_ms,
@@ -146,7 +153,11 @@ impl Store {
             .collect();
         let newer: Vec<(String, NodeWrite)> = nodes
             .into_iter()
-            .filter(|n| known.get(&n.report.node).is_none_or(|at| *at < n.received_at_unix_ms))
+            .filter(|n| {
+                known
+                    .get(&n.report.node)
+                    .is_none_or(|at| *at < n.received_at_unix_ms)
+            })
             .map(|n| (n.report.node.clone(), NodeWrite::Save(n)))
             .collect();
         self.write_nodes(&newer).await?;

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use futures::future::BoxFuture;
 use sqlx::AnyPool;
 use sqlx::error::BoxDynError;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, MigrateError, Migrator};
+use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 
 /// (version, description, SQL), oldest first.
 const MIGRATIONS: &[(i64, &str, &str)] = &[(

@@ -44,7 +44,12 @@ pub async fn open(settings: &Settings, collector: &str) -> Result<Started, Store
 /// Records the collector's stop (a graceful one; a kill leaves a start without a stop).
 pub async fn record_stop(store: &Store) {
     let at = omswatch_common::telemetry::now_unix_ms();
-    let event = collector_event(store, at, "stopped", format!("collector {} stopped", store.collector()));
+    let event = collector_event(
+        store,
+        at,
+        "stopped",
+        format!("collector {} stopped", store.collector()),
+    );
     if let Err(e) = store.record(&event).await {
         store.health().failed("the collector's stop", &e);
     }
@@ -59,7 +64,8 @@ fn password(settings: &Settings, location: &StoreLocation) -> Result<Option<Secr
     let given = match (from_file, &settings.store_password) {
         (Some(_), Some(_)) => {
             return Err(StoreError::Password(
-                "given twice, in --store-password-file and in OMSWATCH_STORE_PASSWORD: keep one".into(),
+                "given twice, in --store-password-file and in OMSWATCH_STORE_PASSWORD: keep one"
+                    .into(),
             ));
         }
         (Some(p), None) => Some(p),

@@ -16,7 +16,10 @@ impl Cluster {
         all.extend_from_slice(args);
         let (stdout, code) = self.omswatch(&all).await?;
         if code != 0 {
-            bail!("omswatch history exited {code}: {stdout}\nlogs:\n{}", self.logs());
+            bail!(
+                "omswatch history exited {code}: {stdout}\nlogs:\n{}",
+                self.logs()
+            );
         }
         let doc: serde_json::Value = serde_json::from_str(&stdout)
             .with_context(|| format!("history is not JSON: {stdout}"))?;
@@ -46,12 +49,15 @@ impl Cluster {
             self.logs()
         )
     }
-
 }
 
 /// The collector's `--store` flags: an SQLite file in the cluster's directory, or a database
 /// and user made on the cluster's MariaDB with the password in a file (never on the command line).
-pub(super) async fn store_args(db: &MariaDb, dir: &TempDir, kind: StoreKind) -> anyhow::Result<Vec<String>> {
+pub(super) async fn store_args(
+    db: &MariaDb,
+    dir: &TempDir,
+    kind: StoreKind,
+) -> anyhow::Result<Vec<String>> {
     Ok(match kind {
         StoreKind::Sqlite => vec![
             "--store".into(),
@@ -72,4 +78,3 @@ pub(super) async fn store_args(db: &MariaDb, dir: &TempDir, kind: StoreKind) -> 
         }
     })
 }
-

@@ -105,8 +105,7 @@ impl Cluster {
         };
         let scheme = if pki.is_some() { "https" } else { "http" };
         let collector_url = format!("{scheme}://{}:{port}", net.bridge_ip());
-        let mut collector_args =
-            collector_args(&region_configs, &net, port, &spec, pki.as_ref());
+        let mut collector_args = collector_args(&region_configs, &net, port, &spec, pki.as_ref());
         collector_args.extend(history::store_args(&db, &dir, spec.store).await?);
         let collector = launch_collector(&dir, &collector_args)?;
         let config_path = region_configs[0].clone();

@@ -35,7 +35,15 @@ fn json_has_the_documented_keys_with_nulls() {
     let doc: serde_json::Value = serde_json::from_str(&json(&history())).expect("json");
     let raised = &doc["events"][0];
     for key in [
-        "at", "at_unix_ms", "kind", "code", "severity", "nodes", "message", "from", "to",
+        "at",
+        "at_unix_ms",
+        "kind",
+        "code",
+        "severity",
+        "nodes",
+        "message",
+        "from",
+        "to",
     ] {
         assert!(raised.get(key).is_some(), "missing {key}: {raised}");
     }
@@ -44,7 +52,10 @@ fn json_has_the_documented_keys_with_nulls() {
     assert!(raised["from"].is_null() && raised["to"].is_null());
     let state = &doc["events"][1];
     assert!(state["code"].is_null() && state["severity"].is_null() && state["message"].is_null());
-    assert_eq!((state["from"].as_str(), state["to"].as_str()), (Some("ONLINE"), Some("DOWN")));
+    assert_eq!(
+        (state["from"].as_str(), state["to"].as_str()),
+        (Some("ONLINE"), Some("DOWN"))
+    );
     assert_eq!(doc["truncated"], false);
 }
 
@@ -53,9 +64,18 @@ fn table_lists_oldest_first_with_state_changes_and_safe_text() {
     let text = table(&history(), "https://c:9470");
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("TIME (UTC)"), "{text}");
-    assert!(lines[1].contains("raised") && lines[1].contains("COMPONENT_NOT_RUNNING"), "{text}");
-    assert!(lines[2].contains("ONLINE -> DOWN") && lines[2].contains("oms-node-2"), "{text}");
-    assert!(!text.contains('\x1b'), "control characters are escaped: {text}");
+    assert!(
+        lines[1].contains("raised") && lines[1].contains("COMPONENT_NOT_RUNNING"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("ONLINE -> DOWN") && lines[2].contains("oms-node-2"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\x1b'),
+        "control characters are escaped: {text}"
+    );
     let empty = table(&pb::History::default(), "c");
     assert!(empty.contains("No events"), "{empty}");
 }

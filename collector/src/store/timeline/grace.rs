@@ -40,7 +40,11 @@ pub struct Grace {
 impl Grace {
     /// The grace of a collector started at `started_at_unix_ms` with `restored`
     /// nodes, calling a node silent after `silent_intervals` of its interval.
-    pub fn new(started_at_unix_ms: i64, restored: &[NodeObservation], silent_intervals: u32) -> Self {
+    pub fn new(
+        started_at_unix_ms: i64,
+        restored: &[NodeObservation],
+        silent_intervals: u32,
+    ) -> Self {
         let longest = restored
             .iter()
             .map(|n| i64::from(n.report.interval_ms).max(1000))
@@ -48,7 +52,10 @@ impl Grace {
             .unwrap_or(0);
         Self {
             started_at_unix_ms,
-            waiting: restored.iter().map(|n| (n.report.node.clone(), ())).collect(),
+            waiting: restored
+                .iter()
+                .map(|n| (n.report.node.clone(), ()))
+                .collect(),
             deadline_unix_ms: started_at_unix_ms
                 + AGENT_BACKOFF_CAP_MS
                 + longest.saturating_mul(i64::from(silent_intervals.max(1))),

@@ -19,7 +19,9 @@ use omswatch_common::snapshot::NodeObservation;
 use tokio::sync::{mpsc, watch};
 
 use super::{Result, Store};
-pub use plan::{ActiveFinding, FindingRecord, NodeRecord, Observation, Transition, finding_identity};
+pub use plan::{
+    ActiveFinding, FindingRecord, NodeRecord, Observation, Transition, finding_identity,
+};
 
 /// Observations waiting for the database: a few minutes of ticks.
 const QUEUE: usize = 64;
@@ -38,7 +40,9 @@ impl TimelineHandle {
     /// Hands one tick's observation to the task without waiting.
     pub fn observe(&self, observation: Observation) {
         if self.tx.try_send(observation).is_err() {
-            tracing::debug!("the timeline is behind the store; this tick will be folded into the next");
+            tracing::debug!(
+                "the timeline is behind the store; this tick will be folded into the next"
+            );
         }
     }
 
@@ -100,7 +104,12 @@ async fn record(store: &Store, recorded: &mut Recorded, now: &Observation) {
     health.ok();
 }
 
-async fn apply(store: &Store, recorded: &mut Recorded, transition: Transition, at: i64) -> Result<()> {
+async fn apply(
+    store: &Store,
+    recorded: &mut Recorded,
+    transition: Transition,
+    at: i64,
+) -> Result<()> {
     match transition {
         Transition::Raise(record) => {
             // The poller logs raised and cleared findings; here only what the store did.

@@ -122,7 +122,13 @@ impl Store {
     }
 
     /// One compare-and-set; `None` when another writer got in between.
-    async fn try_node_state(&self, node: &str, to: &str, region: &str, at: i64) -> Result<Option<bool>> {
+    async fn try_node_state(
+        &self,
+        node: &str,
+        to: &str,
+        region: &str,
+        at: i64,
+    ) -> Result<Option<bool>> {
         let q = |e| self.query_error(e);
         let mut tx = self.pool().begin().await.map_err(q)?;
         let current: Option<String> = sqlx::query("SELECT state FROM node_states WHERE node = ?")
@@ -148,13 +154,15 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map(|r| r.rows_affected() == 1),
-            None => sqlx::query("INSERT INTO node_states (node, state, since_unix_ms) VALUES (?, ?, ?)")
-                .bind(node.to_string())
-                .bind(to.to_string())
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map(|_| true),
+            None => {
+                sqlx::query("INSERT INTO node_states (node, state, since_unix_ms) VALUES (?, ?, ?)")
+                    .bind(node.to_string())
+                    .bind(to.to_string())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map(|_| true)
+            }
         };
         match written {
             Ok(true) => {}
@@ -256,7 +264,8 @@ impl Store {
 }
 
 fn active_of(row: &sqlx::any::AnyRow) -> std::result::Result<ActiveFinding, sqlx::Error> {
-    let json = |column: &str| -> std::result::Result<String, sqlx::Error> { required_text(row, column) };
+    let json =
+        |column: &str| -> std::result::Result<String, sqlx::Error> { required_text(row, column) };
     let decode = |column: &str, e: serde_json::Error| sqlx::Error::ColumnDecode {
         index: column.to_string(),
         source: Box::new(e),
@@ -268,7 +277,8 @@ fn active_of(row: &sqlx::any::AnyRow) -> std::result::Result<ActiveFinding, sqlx
             severity: required_text(row, "severity")?,
             nodes: serde_json::from_str(&json("nodes")?).map_err(|e| decode("nodes", e))?,
             message: required_text(row, "message")?,
-            evidence: serde_json::from_str(&json("evidence")?).map_err(|e| decode("evidence", e))?,
+            evidence: serde_json::from_str(&json("evidence")?)
+                .map_err(|e| decode("evidence", e))?,
         },
         raised_at_unix_ms: row.try_get("raised_at_unix_ms")?,
     })

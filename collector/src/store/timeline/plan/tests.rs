@@ -2,7 +2,11 @@ use super::*;
 use omswatch_common::findings::{Code, Finding};
 
 fn finding(code: Code, node: &str) -> FindingRecord {
-    FindingRecord::of(&Finding::on_node(code, node, format!("{node}: {}", code.as_str())))
+    FindingRecord::of(&Finding::on_node(
+        code,
+        node,
+        format!("{node}: {}", code.as_str()),
+    ))
 }
 
 fn node(name: &str, state: &str) -> NodeRecord {
@@ -39,8 +43,10 @@ fn states(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 
 #[test]
 fn identity_ignores_ages_and_messages_but_not_the_subject() {
-    let a = Finding::on_node(Code::NodeSilent, "n1", "silent for 10s").with("last_report_age_s", 10);
-    let b = Finding::on_node(Code::NodeSilent, "n1", "silent for 15s").with("last_report_age_s", 15);
+    let a =
+        Finding::on_node(Code::NodeSilent, "n1", "silent for 10s").with("last_report_age_s", 10);
+    let b =
+        Finding::on_node(Code::NodeSilent, "n1", "silent for 15s").with("last_report_age_s", 15);
     assert_eq!(finding_identity(&a), finding_identity(&b));
     let p1 = Finding::on_node(Code::ComponentNotRunning, "n1", "x").with("program", "nginx");
     let p2 = Finding::on_node(Code::ComponentNotRunning, "n1", "x").with("program", "oms_console");
@@ -86,7 +92,9 @@ fn a_stopped_component_raises_and_its_restart_clears() {
     };
     let was = active(&[f]);
     let planned = plan(&was, &states(&[("n1", "ONLINE"), ("n2", "DOWN")]), &up);
-    assert!(matches!(&planned[0], Transition::Clear(a) if a.record.code == "COMPONENT_NOT_RUNNING"));
+    assert!(
+        matches!(&planned[0], Transition::Clear(a) if a.record.code == "COMPONENT_NOT_RUNNING")
+    );
     assert!(matches!(&planned[1], Transition::NodeState { to, .. } if to == "ONLINE"));
     assert_eq!(planned.len(), 2);
 }
@@ -120,5 +128,8 @@ fn a_finding_listed_twice_is_raised_once() {
         findings: vec![f.clone(), f.clone()],
         nodes: vec![],
     };
-    assert_eq!(plan(&HashMap::new(), &HashMap::new(), &now), vec![Transition::Raise(f)]);
+    assert_eq!(
+        plan(&HashMap::new(), &HashMap::new(), &now),
+        vec![Transition::Raise(f)]
+    );
 }
