@@ -84,10 +84,10 @@ impl Query {
         };
         let since_unix_ms = self.since.map(|w| w.unix_ms(now));
         let until_unix_ms = self.until.map(|w| w.unix_ms(now));
-        if let (Some(s), Some(u)) = (since_unix_ms, until_unix_ms) {
-            if s > u {
-                return Err("--since is after --until".into());
-            }
+        if let (Some(s), Some(u)) = (since_unix_ms, until_unix_ms)
+            && s > u
+        {
+            return Err("--since is after --until".into());
         }
         Ok(HistoryRequest {
             since_unix_ms,

@@ -71,7 +71,7 @@ async fn store_tick(store: &Store, n: usize) -> Duration {
     for round in 0..ROUNDS {
         let writes: Vec<(String, NodeWrite)> = nodes(n, round)
             .into_iter()
-            .map(|o| (o.report.node.clone(), NodeWrite::Save(o)))
+            .map(|o| (o.report.node.clone(), NodeWrite::Save(Box::new(o))))
             .collect();
         let start = Instant::now();
         store.write_nodes(&writes).await.expect("write");

@@ -162,12 +162,12 @@ impl Query for QueryService {
 /// refused (both are compared in SQL).
 fn history_filter(request: HistoryRequest) -> Result<HistoryFilter, Status> {
     let node = Some(request.node).filter(|n| !n.is_empty());
-    if let Some(node) = &node {
-        if omswatch_common::identity::validate_name(node).is_err() {
-            return Err(Status::invalid_argument(
-                "not a node name: give the name `omswatch status` shows",
-            ));
-        }
+    if let Some(node) = &node
+        && omswatch_common::identity::validate_name(node).is_err()
+    {
+        return Err(Status::invalid_argument(
+            "not a node name: give the name `omswatch status` shows",
+        ));
     }
     let code = match Some(request.code).filter(|c| !c.is_empty()) {
         Some(c) => Some(

@@ -18,7 +18,7 @@ const ROWS_PER_STATEMENT: usize = 200;
 #[derive(Debug, Clone)]
 pub enum NodeWrite {
     /// Keep this report (the node's latest).
-    Save(NodeObservation),
+    Save(Box<NodeObservation>),
     /// The node was forgotten: remove it.
     Forget,
 }
@@ -32,7 +32,7 @@ impl Store {
             let saves: Vec<&NodeObservation> = writes
                 .iter()
                 .filter_map(|(_, w)| match w {
-                    NodeWrite::Save(o) => Some(o),
+                    NodeWrite::Save(o) => Some(o.as_ref()),
                     NodeWrite::Forget => None,
                 })
                 .collect();
@@ -158,7 +158,7 @@ impl Store {
                     .get(&n.report.node)
                     .is_none_or(|at| *at < n.received_at_unix_ms)
             })
-            .map(|n| (n.report.node.clone(), NodeWrite::Save(n)))
+            .map(|n| (n.report.node.clone(), NodeWrite::Save(Box::new(n))))
             .collect();
         self.write_nodes(&newer).await?;
         let now = omswatch_common::telemetry::now_unix_ms();

@@ -129,10 +129,10 @@ async fn start_event(store: &Store) -> Event {
         crate::VERSION,
         store.location()
     );
-    if let Ok(Some(last)) = store.last_collector_event(store.collector()).await {
-        if last.evidence.get("action").map(String::as_str) == Some("started") {
-            message.push_str("; its previous run ended without stopping (killed or crashed)");
-        }
+    if let Ok(Some(last)) = store.last_collector_event(store.collector()).await
+        && last.evidence.get("action").map(String::as_str) == Some("started")
+    {
+        message.push_str("; its previous run ended without stopping (killed or crashed)");
     }
     collector_event(store, at, "started", message)
 }

@@ -38,7 +38,7 @@ impl ReportSink {
     pub fn save(&self, observation: &NodeObservation) {
         self.put(
             observation.report.node.clone(),
-            NodeWrite::Save(observation.clone()),
+            NodeWrite::Save(Box::new(observation.clone())),
         );
     }
 
