@@ -41,7 +41,7 @@ impl EventKind {
 /// One event of the timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Event {
-    /// Unique id, made by [`Store::new_event_id`].
+    /// Unique id: the time (hex), the process's random instance and a counter.
     pub id: String,
     /// When (the recording collector's clock, Unix ms).
     pub at_unix_ms: i64,

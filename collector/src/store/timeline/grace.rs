@@ -7,7 +7,7 @@
 //! raise and clear NODE_SILENT (and DOWN → ONLINE) for every node: a storm of
 //! false events. So recording starts at the first tick at which **every node
 //! restored from the store has reported to this process again**, or at the
-//! latest after [`AGENT_BACKOFF_CAP`] plus `silent_intervals` × the longest
+//! latest after [`AGENT_BACKOFF_CAP_MS`] plus `silent_intervals` × the longest
 //! interval of those nodes (by then an agent that is alive has reported, so a
 //! node still silent really is). The first recorded tick is compared with the
 //! store's active set: what is still wrong stays raised (no event), what
