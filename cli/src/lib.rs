@@ -6,11 +6,13 @@
 //!   exit code both share;
 //! - [`bundle_archive`]: a `GetBundle` answer packed into the support bundle's
 //!   `.tar.gz`;
-//! - [`certs`]: `omswatch certs`, minting with [`omswatch_common::identity::mint`].
+//! - [`certs`]: `omswatch certs`, minting with [`omswatch_common::identity::mint`];
+//! - [`history`]: `omswatch history`, the timeline kept in the collector's store.
 pub mod bundle_archive;
 pub mod certs;
 pub mod connect;
 pub mod failure;
+pub mod history;
 pub mod views;
 
 /// This build's version, written into support bundles.

@@ -17,6 +17,7 @@ use omswatch_cli::bundle_archive::{self, Meta, output, tar_gz};
 use omswatch_cli::certs::{self, CertsCommand};
 use omswatch_cli::connect::{ConnectArgs, Connection, client};
 use omswatch_cli::failure;
+use omswatch_cli::history;
 use omswatch_cli::views;
 use omswatch_common::findings::Code;
 use omswatch_common::proto::v1::{Bundle, BundleRequest, ForgetNodeRequest, StatusRequest};
@@ -50,6 +51,40 @@ enum Command {
     #[command(verbatim_doc_comment)]
     Status {
         /// table for people, json for scripts (shape: docs/STATUS_JSON.md).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Give up on the collector after this long.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Show the timeline: findings raised and cleared, node state changes,
+    /// collector starts and stops, oldest first (the newest --limit events).
+    ///
+    /// Examples:
+    ///   omswatch history --since 1h
+    ///   omswatch history --node oms-node-2 --since 2026-05-01T08:00:00Z --until 2026-05-01T09:00:00Z
+    ///   omswatch history --code COMPONENT_NOT_RUNNING --format json   (shape: docs/HISTORY_JSON.md)
+    /// Exit codes: 0 answered (even with no events), 3 collector unreachable, refused or bad usage.
+    #[command(verbatim_doc_comment)]
+    History {
+        /// Only events since: a duration ago (30m, 1h, 7d) or an RFC 3339 time.
+        #[arg(long, value_name = "AGO|TIME", value_parser = history::parse_time)]
+        since: Option<history::When>,
+        /// Only events until: a duration ago or an RFC 3339 time.
+        #[arg(long, value_name = "AGO|TIME", value_parser = history::parse_time)]
+        until: Option<history::When>,
+        /// Only events naming this node.
+        #[arg(long, value_name = "NAME")]
+        node: Option<String>,
+        /// Only events of this finding code (`omswatch explain --all` lists them).
+        #[arg(long, value_name = "CODE")]
+        code: Option<String>,
+        /// At most this many events, the newest.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=5000))]
+        limit: u32,
+        /// table for people, json for scripts (shape: docs/HISTORY_JSON.md).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Give up on the collector after this long.
@@ -143,6 +178,30 @@ async fn main() -> ExitCode {
             output,
             timeout,
         } => bundle(&connect, &output, timeout).await,
+        Command::History {
+            since,
+            until,
+            node,
+            code,
+            limit,
+            format,
+            timeout,
+            connect,
+        } => {
+            let query = history::Query {
+                since,
+                until,
+                node,
+                code,
+                limit,
+                json: matches!(format, Format::Json),
+                timeout,
+            };
+            match connection(&connect) {
+                Ok(connection) => history::run(&connection, query).await,
+                Err(code) => code,
+            }
+        }
         Command::Forget {
             node,
             timeout,

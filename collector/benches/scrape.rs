@@ -57,7 +57,12 @@ fn main() {
         let reps = if n < 100 { 2000 } else { 40 };
         let (json, json_bytes) = median(reps, || {
             let d = diagnose(&snapshot);
-            status_json::document(&convert::cluster_status(&d, snapshot.now_unix_ms))
+            status_json::document(&convert::cluster_status(
+                &d,
+                snapshot.now_unix_ms,
+                &|_| None,
+                Default::default(),
+            ))
         });
         let (scrape, scrape_bytes) = median(reps, || {
             let d = diagnose(&snapshot);

@@ -2,15 +2,11 @@
 //! and each region's MetaDB rows and redacted config. Secrets never reach it:
 //! reports carry digests only, and configs are redacted before they are stored.
 
-use omswatch_common::diagnose::diagnose;
 use omswatch_common::proto::v1 as pb;
 use omswatch_common::snapshot::{MetaDbView, RegionInput, Snapshot};
 
-use crate::convert;
-
-/// The bundle of one snapshot.
-pub fn bundle(snapshot: &Snapshot) -> pb::Bundle {
-    let status = convert::cluster_status(&diagnose(snapshot), snapshot.now_unix_ms);
+/// The bundle of one snapshot and its `status` (as GetStatus answers it).
+pub fn bundle(snapshot: &Snapshot, status: pb::ClusterStatus) -> pb::Bundle {
     pb::Bundle {
         status: Some(status),
         reports: snapshot.nodes.iter().map(|n| n.report.clone()).collect(),

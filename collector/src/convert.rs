@@ -5,13 +5,49 @@ use omswatch_common::diagnose::{Diagnosis, NodeView};
 use omswatch_common::findings::Finding;
 use omswatch_common::proto::v1 as pb;
 
-/// The wire form of a diagnosis made at `now_unix_ms`.
-pub fn cluster_status(diagnosis: &Diagnosis, now_unix_ms: i64) -> pb::ClusterStatus {
+use crate::store::events::Event;
+
+/// The wire form of a diagnosis made at `now_unix_ms`; `since` says since when
+/// a finding has been active (from the timeline), `store` how the store is.
+pub fn cluster_status(
+    diagnosis: &Diagnosis,
+    now_unix_ms: i64,
+    since: &dyn Fn(&Finding) -> Option<i64>,
+    store: pb::StoreStatus,
+) -> pb::ClusterStatus {
     pb::ClusterStatus {
         nodes: diagnosis.nodes.iter().map(node).collect(),
-        findings: diagnosis.findings.iter().map(finding).collect(),
+        findings: diagnosis
+            .findings
+            .iter()
+            .map(|f| pb::Finding {
+                since_unix_ms: since(f),
+                ..finding(f)
+            })
+            .collect(),
         generated_at_unix_ms: now_unix_ms,
         collector_version: crate::VERSION.to_string(),
+        store: Some(store),
+    }
+}
+
+/// The wire form of a timeline event.
+pub fn event(e: Event) -> pb::TimelineEvent {
+    pb::TimelineEvent {
+        id: e.id,
+        at_unix_ms: e.at_unix_ms,
+        kind: e.kind,
+        code: e.code,
+        severity: e.severity,
+        nodes: e.nodes,
+        message: e.message,
+        from: e.from,
+        to: e.to,
+        finding_id: e.finding_id,
+        evidence: e.evidence.into_iter().collect(),
+        region: e.region,
+        collector: e.collector,
+        raised_at_unix_ms: e.raised_at_unix_ms,
     }
 }
 
@@ -52,6 +88,7 @@ fn finding(f: &Finding) -> pb::Finding {
         id: f.id.clone(),
         caused_by: f.caused_by.clone().unwrap_or_default(),
         explains: f.explains.clone(),
+        since_unix_ms: None,
     }
 }
 
@@ -73,7 +110,7 @@ mod tests {
             nodes: Vec::new(),
             findings: vec![root, symptom],
         };
-        let status = cluster_status(&diagnosis, 1);
+        let status = cluster_status(&diagnosis, 1, &|_| None, pb::StoreStatus::default());
         let (r, s) = (&status.findings[0], &status.findings[1]);
         assert_eq!(r.id, "COMPONENT_NOT_RUNNING/n1/oms_drc_supervisor");
         assert_eq!(

@@ -66,6 +66,8 @@ pub struct HttpContext {
     pub counters: IngestCounters,
     /// Open agent streams.
     pub open: OpenStreams,
+    /// The gRPC Query service, whose status the status API renders.
+    pub query: crate::query::QueryService,
 }
 
 /// Who is on the other end of a connection: its address and, over TLS, the leaf of the

@@ -5,12 +5,14 @@
 //! agents ─gRPC→ [`ingest`] (checks each report against
 //! [`omswatch_common::limits`]) ─channel→ [`state`] (one aggregator task, owns the
 //! latest reports, configs and MetaDB rows) ←channel─ [`poll`] (every tick: each
-//! changed config.yaml through [`configs`], the MetaDB through [`metadb`], the
-//! state file through [`persist`]); [`query`] asks [`state`] for a
+//! changed config.yaml through [`configs`], the MetaDB through [`metadb`], then the
+//! diagnosis to the timeline); [`store`] keeps what survives a restart (every node's
+//! last report, written by its writer off the ingest path; the timeline; [`persist`]
+//! is the old state file, imported once); [`query`] asks [`state`] for a
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
-//! through [`convert`]; [`bundle`] answers `GetBundle` from the same snapshot.
-//! [`http`] serves the same snapshot → diagnosis as Prometheus metrics ([`metrics`]) and
-//! as the status JSON, with health endpoints.
+//! through [`convert`] (history from the store); [`bundle`] answers `GetBundle` from
+//! the same snapshot. [`http`] serves the same snapshot → diagnosis as Prometheus
+//! metrics ([`metrics`]) and as the status JSON, with health endpoints.
 //! [`server`] only wires these tasks together and stops them.
 //!
 //! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text),
@@ -36,6 +38,7 @@ pub mod rate;
 pub mod server;
 pub mod settings;
 pub mod state;
+pub mod store;
 pub mod tokens;
 pub mod transport;
 

@@ -83,9 +83,25 @@ struct Args {
     /// 16 characters each, e.g. `openssl rand -hex 32`); re-read when it changes.
     #[arg(long, env = "OMSWATCH_TOKEN_FILE", value_name = "FILE")]
     token_file: Option<PathBuf>,
-    /// Keep every node's latest report in FILE across restarts, so a node that
-    /// died while the collector was down is still reported (NODE_SILENT).
-    /// Written atomically each tick, mode 0600 [default: memory only].
+    /// Where every node's last report and the timeline are kept across restarts:
+    /// an SQLite file (sqlite:///path/omswatch.db or a plain path; one collector
+    /// per file), or mysql://USER@HOST:PORT/DB (MySQL, MariaDB, OceanBase; may be
+    /// shared by two collectors; TLS with ?ssl-mode=verify_identity&ssl-ca=FILE).
+    /// Never put a password in the URL: see --store-password-file
+    /// [default: /var/lib/omswatch/omswatch.db as root, else
+    /// $XDG_STATE_HOME/omswatch/omswatch.db or ~/.local/state/omswatch/omswatch.db].
+    #[arg(long, env = "OMSWATCH_STORE", value_name = "URL")]
+    store: Option<String>,
+    /// File whose first line is the password of a mysql:// store (mode 0600).
+    /// The environment variable OMSWATCH_STORE_PASSWORD is the alternative; there
+    /// is deliberately no flag taking the password itself.
+    #[arg(long, env = "OMSWATCH_STORE_PASSWORD_FILE", value_name = "FILE")]
+    store_password_file: Option<PathBuf>,
+    /// How long timeline events are kept, e.g. 30d or 90d [default: 30days].
+    #[arg(long, env = "OMSWATCH_RETENTION", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    retention: Option<Duration>,
+    /// Deprecated: a state file of an older collector. Its nodes are imported
+    /// into the store once; it is then neither read nor written (remove it).
     #[arg(long, env = "OMSWATCH_STATE_FILE", value_name = "FILE")]
     state_file: Option<PathBuf>,
     /// Serve plain-text gRPC with no authentication: anyone who connects may
@@ -182,6 +198,13 @@ async fn main() -> anyhow::Result<()> {
         client_ca: args.client_ca,
         token_file: args.token_file,
         state_file: args.state_file,
+        store: args.store,
+        store_password_file: args.store_password_file,
+        store_password: std::env::var("OMSWATCH_STORE_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(omswatch_common::secret::Secret::new),
+        retention: args.retention,
         insecure: args.insecure,
         insecure_allow_remote: args.insecure_allow_remote,
         max_message_bytes: args.max_message_bytes,

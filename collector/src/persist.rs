@@ -1,7 +1,8 @@
-//! The state file: every node's latest report and when it arrived, so a
-//! restarted collector still knows which nodes exist and can call a node that
-//! died while it was down NODE_SILENT. Protobuf (the wire types), written to a
-//! temporary file, synced and renamed, so a crash never leaves half a file.
+//! The state file of collectors before the store (`--state-file`, deprecated):
+//! every node's latest report and when it arrived. The store imports it once
+//! ([`crate::store::Store::import_state_file`]); `save` remains as the baseline
+//! of the store bench. Protobuf (the wire types), written to a temporary file,
+//! synced and renamed, so a crash never leaves half a file.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;

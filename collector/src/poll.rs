@@ -1,9 +1,10 @@
 //! The poller: every tick it re-reads each region's config.yaml that changed
 //! ([`crate::configs`], parsed on a blocking thread), reads the
 //! MetaDB ([`crate::metadb`]), hands both to the aggregator ([`crate::state`]),
-//! logs the findings that appeared or cleared, and writes the state file
-//! ([`crate::persist`]). One task, started by [`crate::server::run`]; a MetaDB
-//! that hangs delays only this task, never ingest or queries.
+//! logs the findings that appeared or cleared, and hands the diagnosis to the
+//! timeline ([`crate::store::timeline`], which records it without making this
+//! task wait). One task, started by [`crate::server::run`]; a MetaDB that hangs
+//! delays only this task, never ingest or queries.
 
 use std::collections::BTreeSet;
 
@@ -15,16 +16,17 @@ use crate::configs::ConfigFiles;
 use crate::metadb::MetaDbReader;
 use crate::settings::Settings;
 use crate::state::StateHandle;
+use crate::store::timeline::{Observation, TimelineHandle};
 
 /// Every tick: re-read each changed config.yaml (edits are picked up without a restart),
-/// read the MetaDB, hand both to the aggregator, and log what changed.
-pub async fn run(settings: Settings, state: StateHandle) {
+/// read the MetaDB, hand both to the aggregator, log what changed and hand the
+/// diagnosis to the timeline.
+pub async fn run(settings: Settings, state: StateHandle, timeline: TimelineHandle) {
     let mut reader = MetaDbReader::new(settings.metadb_timeout, settings.metadb_tls.clone());
     let mut ticker = tokio::time::interval(settings.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut previous = BTreeSet::new();
     let mut first_tick = true;
-    let mut save_error: Option<String> = None;
     let mut configs = ConfigFiles::new(&settings.oms_configs);
     loop {
         ticker.tick().await;
@@ -60,32 +62,9 @@ pub async fn run(settings: Settings, state: StateHandle) {
         let Ok(snapshot) = state.snapshot().await else {
             return;
         };
-        previous = log_changes(previous, &diagnose(&snapshot).findings);
-        if let Some(path) = &settings.state_file {
-            save_error = keep(path, &snapshot.nodes, save_error);
-        }
-    }
-}
-
-/// Saves the nodes; logs a failure once (not every tick) and its recovery.
-fn keep(
-    path: &std::path::Path,
-    nodes: &[omswatch_common::snapshot::NodeObservation],
-    last: Option<String>,
-) -> Option<String> {
-    match (crate::persist::save(path, nodes), last) {
-        (Ok(()), Some(_)) => {
-            tracing::info!(file = %path.display(), "the state file is written again");
-            None
-        }
-        (Ok(()), None) => None,
-        (Err(e), last) => {
-            let text = e.to_string();
-            if last.as_deref() != Some(text.as_str()) {
-                tracing::error!(error = %text, "cannot write the state file: a restart would forget nodes");
-            }
-            Some(text)
-        }
+        let diagnosis = diagnose(&snapshot);
+        previous = log_changes(previous, &diagnosis.findings);
+        timeline.observe(Observation::of(&snapshot, &diagnosis));
     }
 }
 

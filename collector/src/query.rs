@@ -5,25 +5,63 @@
 use omswatch_common::diagnose::diagnose;
 use omswatch_common::proto::v1::query_server::Query;
 use omswatch_common::proto::v1::{
-    Bundle, BundleRequest, ClusterStatus, ForgetNodeReply, ForgetNodeRequest, StatusRequest,
+    Bundle, BundleRequest, ClusterStatus, ForgetNodeReply, ForgetNodeRequest, History,
+    HistoryRequest, StatusRequest, StoreStatus,
 };
 use omswatch_common::snapshot::Snapshot;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{self, Authorizer};
 use crate::state::{Forgotten, StateHandle};
+use crate::store::Store;
+use crate::store::events::HistoryFilter;
+use crate::store::timeline::TimelineHandle;
 use crate::{bundle, convert};
 
-/// The gRPC Query service.
+/// The gRPC Query service (cheap to clone: handles only; the HTTP views share it).
+#[derive(Clone)]
 pub struct QueryService {
     state: StateHandle,
     auth: Authorizer,
+    store: Store,
+    timeline: TimelineHandle,
 }
 
 impl QueryService {
-    /// A service answering from `state` to the operators `auth` admits.
-    pub fn new(state: StateHandle, auth: Authorizer) -> Self {
-        Self { state, auth }
+    /// A service answering from `state` and `store` (history, and since when
+    /// findings are active, through `timeline`) to the operators `auth` admits.
+    pub fn new(
+        state: StateHandle,
+        auth: Authorizer,
+        store: Store,
+        timeline: TimelineHandle,
+    ) -> Self {
+        Self {
+            state,
+            auth,
+            store,
+            timeline,
+        }
+    }
+
+    /// The diagnosed status of `snapshot`, with since when each finding is active: what
+    /// `GetStatus` answers and `GET /api/v1/status` renders.
+    pub fn status_of(&self, snapshot: &Snapshot) -> ClusterStatus {
+        convert::cluster_status(
+            &diagnose(snapshot),
+            snapshot.now_unix_ms,
+            &|f| self.timeline.since(f),
+            self.store_status(),
+        )
+    }
+
+    fn store_status(&self) -> StoreStatus {
+        let health = self.store.health();
+        StoreStatus {
+            location: self.store.location().to_string(),
+            up: health.is_up(),
+            error: health.error().unwrap_or_default(),
+        }
     }
 
     async fn snapshot(&self) -> Result<Snapshot, Status> {
@@ -47,11 +85,28 @@ impl Query for QueryService {
             .map_err(|e| auth::refuse(&peer, "status", e))?;
         tracing::debug!(%peer, %operator, "status query");
         let snapshot = self.snapshot().await?;
-        let diagnosis = diagnose(&snapshot);
-        Ok(Response::new(convert::cluster_status(
-            &diagnosis,
-            snapshot.now_unix_ms,
-        )))
+        Ok(Response::new(self.status_of(&snapshot)))
+    }
+
+    async fn get_history(
+        &self,
+        request: Request<HistoryRequest>,
+    ) -> Result<Response<History>, Status> {
+        let peer = auth::peer_addr(&request);
+        let operator = self
+            .auth
+            .operator(&request)
+            .map_err(|e| auth::refuse(&peer, "history", e))?;
+        tracing::debug!(%peer, %operator, "history query");
+        let filter = history_filter(request.into_inner())?;
+        let (events, truncated) = self.store.history(&filter).await.map_err(|e| {
+            tracing::warn!(error = %e, "history query failed");
+            Status::unavailable(format!("the timeline cannot be read: {e}"))
+        })?;
+        Ok(Response::new(History {
+            events: events.into_iter().map(convert::event).collect(),
+            truncated,
+        }))
     }
 
     async fn get_bundle(
@@ -65,7 +120,8 @@ impl Query for QueryService {
             .map_err(|e| auth::refuse(&peer, "bundle", e))?;
         tracing::info!(%peer, %operator, "support bundle requested");
         let snapshot = self.snapshot().await?;
-        Ok(Response::new(bundle::bundle(&snapshot)))
+        let status = self.status_of(&snapshot);
+        Ok(Response::new(bundle::bundle(&snapshot, status)))
     }
 
     async fn forget_node(
@@ -102,4 +158,37 @@ impl Query for QueryService {
             ))),
         }
     }
+}
+
+/// The store's filter of a history request; a malformed node name or code is
+/// refused (both are compared in SQL).
+fn history_filter(request: HistoryRequest) -> Result<HistoryFilter, Status> {
+    let node = Some(request.node).filter(|n| !n.is_empty());
+    if let Some(node) = &node
+        && omswatch_common::identity::validate_name(node).is_err()
+    {
+        return Err(Status::invalid_argument(
+            "not a node name: give the name `omswatch status` shows",
+        ));
+    }
+    let code = match Some(request.code).filter(|c| !c.is_empty()) {
+        Some(c) => Some(
+            omswatch_common::findings::Code::parse(&c)
+                .ok_or_else(|| {
+                    Status::invalid_argument(format!(
+                        "unknown finding code {c:?}: `omswatch explain --all` lists them"
+                    ))
+                })?
+                .as_str()
+                .to_string(),
+        ),
+        None => None,
+    };
+    Ok(HistoryFilter {
+        since_unix_ms: request.since_unix_ms,
+        until_unix_ms: request.until_unix_ms,
+        node,
+        code,
+        limit: request.limit,
+    })
 }

@@ -1,5 +1,6 @@
-//! Wiring: the aggregator ([`crate::state`]), the poller ([`crate::poll`]), the
-//! gRPC services ([`crate::ingest`], [`crate::query`], health and reflection from
+//! Wiring: the store ([`crate::store`]: its report writer, timeline and pruner),
+//! the aggregator ([`crate::state`]), the poller ([`crate::poll`]), the gRPC
+//! services ([`crate::ingest`], [`crate::query`], health and reflection from
 //! [`crate::health`]) behind the collector's own accept loop ([`crate::listener`]),
 //! and the HTTP listener ([`crate::http`]), all stopped by one shutdown future
 //! (ctrl-c or SIGTERM in the binary, a test's own future in tests).
@@ -23,6 +24,7 @@ use crate::poll;
 use crate::query::QueryService;
 use crate::settings::{Settings, SettingsError};
 use crate::state::{self, StateHandle};
+use crate::store::{self, Store, StoreError, timeline, writer};
 use crate::transport::{self, Security, TransportError};
 
 /// How long shutdown waits for the connections to close once every agent
@@ -43,6 +45,9 @@ pub enum ServeError {
     /// The HTTP listener cannot start.
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    /// The store cannot be opened (the message names it, the cause and the fix).
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -95,11 +100,20 @@ pub async fn run_with_http(
         Some(listener) => Some(listener),
         None => crate::http::bind(&settings).await?,
     };
-    let (state, _aggregator) = state::spawn(
-        settings.thresholds(),
-        restore(settings.state_file.as_deref()),
-    );
-    let poller = tokio::spawn(poll::run(settings.clone(), state.clone()));
+    let store::startup::Started { store, restored } =
+        store::startup::open(&settings, &collector_name(settings.listen)).await?;
+    let (timeline, timeline_task) = timeline::start(
+        store.clone(),
+        &restored,
+        settings.thresholds().silent_intervals,
+    )
+    .await?;
+    let sink = writer::ReportSink::default();
+    let (stop_writer, writer_stopping) = watch::channel(false);
+    let writer = tokio::spawn(writer::run(store.clone(), sink.clone(), writer_stopping));
+    let pruner = tokio::spawn(store::prune::run(store.clone(), settings.retention));
+    let (state, _aggregator) = state::spawn(settings.thresholds(), restored, Some(sink));
+    let poller = tokio::spawn(poll::run(settings.clone(), state.clone(), timeline.clone()));
     let rate = ReportRate {
         per_second: settings.max_reports_per_second,
         burst: settings.report_burst,
@@ -111,6 +125,7 @@ pub async fn run_with_http(
     let (reflection_v1, reflection_v1alpha) = health::reflection(auth.clone())?;
     let service = ReportingService::new(state.clone(), auth.clone(), rate, limit, stopping);
     let open = service.open_streams();
+    let query = QueryService::new(state.clone(), auth.clone(), store.clone(), timeline);
     let http = match http {
         Some(listener) => {
             let context = crate::http::HttpContext {
@@ -118,6 +133,7 @@ pub async fn run_with_http(
                 auth: auth.clone(),
                 counters: service.counters(),
                 open: open.clone(),
+                query: query.clone(),
             };
             Some(crate::http::start(
                 listener,
@@ -129,7 +145,7 @@ pub async fn run_with_http(
         None => None,
     };
     let reporting = ReportingServer::new(service).max_decoding_message_size(limit);
-    let query = QueryServer::new(QueryService::new(state, auth)).max_decoding_message_size(limit);
+    let query = QueryServer::new(query).max_decoding_message_size(limit);
     let limits = connections.limits();
     tracing::info!(
         listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
@@ -164,9 +180,12 @@ pub async fn run_with_http(
     if let Some(task) = http {
         task.abort();
     }
+    pruner.abort();
+    timeline_task.abort();
     if let Some(task) = token_watch {
         task.abort();
     }
+    close_store(&store, &stop_writer, writer).await;
     let counts = connections.stats().counts();
     tracing::info!(
         accepted = counts.accepted_total,
@@ -241,18 +260,30 @@ async fn drain_deadline(mut stopping: watch::Receiver<bool>) {
     tokio::time::sleep(DRAIN_TIMEOUT).await;
 }
 
-/// The nodes of the state file; an unreadable one is logged and ignored, so a
-/// bad file never keeps the collector from starting.
-fn restore(path: Option<&std::path::Path>) -> Vec<omswatch_common::snapshot::NodeObservation> {
-    let Some(path) = path else { return Vec::new() };
-    match crate::persist::load(path) {
-        Ok(nodes) => {
-            tracing::info!(file = %path.display(), nodes = nodes.len(), "restored nodes from the state file");
-            nodes
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "starting without the nodes of the state file");
-            Vec::new()
-        }
+/// Writes what is pending and the stop event, within DRAIN_TIMEOUT.
+async fn close_store(
+    store: &Store,
+    stop_writer: &watch::Sender<bool>,
+    writer: tokio::task::JoinHandle<()>,
+) {
+    stop_writer.send_replace(true);
+    let closing = async {
+        let _ = writer.await;
+        store::startup::record_stop(store).await;
+        store.close().await;
+    };
+    if tokio::time::timeout(DRAIN_TIMEOUT, closing).await.is_err() {
+        tracing::warn!(store = %store.location(), "the store did not take the last writes in time");
     }
+}
+
+/// This collector's name in the timeline: host name and port, which tell the
+/// collectors of a pair apart.
+fn collector_name(listen: std::net::SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "collector".into());
+    format!("{host}:{}", listen.port())
 }

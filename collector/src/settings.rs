@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 pub use http_listen::{BadHttpListen, DEFAULT_HTTP_LISTEN, HttpListen};
 pub use metadb_tls::{MetaDbTls, MetaDbTlsMode, UnknownTlsMode};
 
+/// Default for [`Settings::retention`]: 30 days of timeline.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// Default for [`Settings::max_message_bytes`]: 1 MiB, ten times a large node's report.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// Default for [`Settings::max_connections`]: far above any OMS cluster's agents and operators,
@@ -60,8 +63,23 @@ pub struct Settings {
     pub client_ca: Option<PathBuf>,
     /// Operator bearer tokens, one per line (blank and `#` lines ignored); re-read when it changes.
     pub token_file: Option<PathBuf>,
-    /// Where every node's latest report is kept across restarts; none = memory only.
+    /// Deprecated (kept as an alias): a state file from before the store; its nodes
+    /// are imported into the store once, then it is neither read nor written.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_file: Option<PathBuf>,
+    /// Where reports and the timeline are kept: `sqlite:///path/file.db`, a path, or
+    /// `mysql://USER@HOST:PORT/DB`; none = the default SQLite file
+    /// (`/var/lib/omswatch/omswatch.db` as root, else under `$XDG_STATE_HOME/omswatch/`).
+    pub store: Option<String>,
+    /// File holding the password of a `mysql://` store (never in the URL).
+    pub store_password_file: Option<PathBuf>,
+    /// The password of a `mysql://` store from `OMSWATCH_STORE_PASSWORD`; never in a
+    /// file of settings or on the command line.
+    #[serde(skip)]
+    pub store_password: Option<omswatch_common::secret::Secret>,
+    /// How long timeline events are kept.
+    #[serde(with = "humantime_serde_compat")]
+    pub retention: Duration,
     /// Serve plain-text gRPC without authentication (loopback only, see `insecure_allow_remote`).
     pub insecure: bool,
     /// Let `insecure` listen on a non-loopback address: anyone who can connect may report and query.
@@ -102,6 +120,10 @@ impl Default for Settings {
             client_ca: None,
             token_file: None,
             state_file: None,
+            store: None,
+            store_password_file: None,
+            store_password: None,
+            retention: DEFAULT_RETENTION,
             insecure: false,
             insecure_allow_remote: false,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
@@ -146,8 +168,16 @@ pub struct Overrides {
     pub client_ca: Option<PathBuf>,
     /// `--token-file`.
     pub token_file: Option<PathBuf>,
-    /// `--state-file`.
+    /// `--state-file` (deprecated).
     pub state_file: Option<PathBuf>,
+    /// `--store`.
+    pub store: Option<String>,
+    /// `--store-password-file`.
+    pub store_password_file: Option<PathBuf>,
+    /// `OMSWATCH_STORE_PASSWORD`.
+    pub store_password: Option<omswatch_common::secret::Secret>,
+    /// `--retention`.
+    pub retention: Option<Duration>,
     /// `--insecure` (a flag can only switch it on; the file can too).
     pub insecure: bool,
     /// `--insecure-allow-remote`.
@@ -233,6 +263,10 @@ impl Settings {
             client_ca: over.client_ca.or(base.client_ca),
             token_file: over.token_file.or(base.token_file),
             state_file: over.state_file.or(base.state_file),
+            store: over.store.or(base.store),
+            store_password_file: over.store_password_file.or(base.store_password_file),
+            store_password: over.store_password.or(base.store_password),
+            retention: over.retention.unwrap_or(base.retention),
             insecure: over.insecure || base.insecure,
             insecure_allow_remote: over.insecure_allow_remote || base.insecure_allow_remote,
             max_message_bytes: over.max_message_bytes.unwrap_or(base.max_message_bytes),
@@ -286,7 +320,10 @@ impl Settings {
             tls_cert: Some(pki.join("collector-omswatch.pem")),
             tls_key: Some(pki.join("collector-omswatch-key.pem")),
             client_ca: Some(pki.join("ca.pem")),
-            state_file: Some(PathBuf::from("/var/lib/omswatch/state.pb")),
+            store: Some(format!(
+                "sqlite://{}",
+                crate::store::location::SYSTEM_DEFAULT
+            )),
             ..Settings::default()
         };
         serde_yaml::to_string(&defaults).unwrap_or_default()

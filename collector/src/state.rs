@@ -8,6 +8,8 @@ use omswatch_common::proto::v1::NodeReport;
 use omswatch_common::snapshot::{NodeObservation, RegionInput, Snapshot, Thresholds};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::store::writer::ReportSink;
+
 /// The aggregator has stopped (the collector is shutting down).
 #[derive(Debug, thiserror::Error)]
 #[error("the collector's state task has stopped")]
@@ -81,11 +83,13 @@ impl StateHandle {
     }
 }
 
-/// Starts the aggregator with `restored` nodes (from the state file); it ends when
-/// every handle is dropped.
+/// Starts the aggregator with `restored` nodes (from the store); every report
+/// and forgotten node is also handed to `sink` (the store's writer, which never
+/// makes the aggregator wait). It ends when every handle is dropped.
 pub fn spawn(
     thresholds: Thresholds,
     restored: Vec<NodeObservation>,
+    sink: Option<ReportSink>,
 ) -> (StateHandle, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<Command>(256);
     let task = tokio::spawn(async move {
@@ -101,11 +105,18 @@ pub fn spawn(
                         report: *report,
                         received_at_unix_ms: omswatch_common::telemetry::now_unix_ms(),
                     };
+                    if let Some(sink) = &sink {
+                        sink.save(&observation);
+                    }
                     nodes.insert(observation.report.node.clone(), observation);
                 }
                 Command::Regions(new) => regions = new,
                 Command::Forget(name, reply) => {
-                    let _ = reply.send(forget(&mut nodes, &name, thresholds.silent_intervals));
+                    let outcome = forget(&mut nodes, &name, thresholds.silent_intervals);
+                    if let (Some(sink), Forgotten::Removed { .. }) = (&sink, &outcome) {
+                        sink.forget(&name);
+                    }
+                    let _ = reply.send(outcome);
                 }
                 Command::Snapshot(reply) => {
                     let snapshot = Snapshot {

@@ -30,8 +30,8 @@ pub mod mariadb;
 pub mod netns;
 pub mod ports;
 mod process;
-pub mod standalone;
 pub mod prometheus;
+pub mod standalone;
 pub mod supervisord;
 pub mod tracked;
 

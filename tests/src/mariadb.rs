@@ -134,6 +134,25 @@ impl MariaDb {
         Ok(())
     }
 
+    /// Creates database `db` and user `user`@`%` (password `password`) with every right on
+    /// it and none elsewhere: what a collector's `--store mysql://user@.../db` needs.
+    pub async fn create_store_db(
+        &self,
+        db: &str,
+        user: &str,
+        password: &str,
+    ) -> anyhow::Result<()> {
+        let db = identifier(db)?;
+        let user = sql_string(user);
+        let password = sql_string(password);
+        self.exec(&format!(
+            "CREATE DATABASE {db}; CREATE USER {user}@'%' IDENTIFIED BY {password}; \
+             GRANT ALL PRIVILEGES ON {db}.* TO {user}@'%'"
+        ))
+        .await?;
+        Ok(())
+    }
+
     /// Kills the server with SIGKILL (a MetaDB outage); the datadir stays for [`MariaDb::restart`].
     pub async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(mut server) = self.server.take() {

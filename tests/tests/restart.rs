@@ -1,5 +1,5 @@
 //! Nothing is lost on a collector restart: a node that died while the collector
-//! was down is still reported, from the state file.
+//! was down is still reported, from the store; a forgotten node is gone from it.
 #![allow(missing_docs)]
 
 use std::time::Duration;
@@ -14,8 +14,7 @@ async fn a_node_that_died_across_a_collector_restart_is_still_silent() -> anyhow
             codes(s).is_empty()
         })
         .await?;
-    // The state file is written every tick (500 ms here): give one tick the chance
-    // to save both nodes, as any collector that ran longer than a tick has.
+    // Reports reach the store within the writer's flush delay (200 ms); give it that.
     tokio::time::sleep(Duration::from_millis(1200)).await;
     cluster.kill_agent(1).await?;
     cluster.restart_collector().await?; // SIGKILL: only what was saved on a tick survives
@@ -34,11 +33,7 @@ async fn a_node_that_died_across_a_collector_restart_is_still_silent() -> anyhow
         node1["state"], "ONLINE",
         "node 1's agent reconnected: {doc}"
     );
-    assert!(
-        cluster
-            .all_logs()
-            .contains("restored nodes from the state file")
-    );
+    assert!(cluster.all_logs().contains("restored nodes from the store"));
     Ok(())
 }
 
@@ -61,7 +56,7 @@ async fn a_decommissioned_node_can_be_forgotten_but_a_live_one_cannot() -> anyho
         })
         .await?;
     assert_eq!(doc["nodes"][0]["name"], "oms-node-1");
-    // Forgotten for good: a restart restores from the state file without it.
+    // Forgotten for good: a restart restores from the store without it.
     tokio::time::sleep(Duration::from_millis(1200)).await;
     cluster.restart_collector().await?;
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -63,6 +63,14 @@ impl Query for Guarded {
         allowed(&r)?;
         Err(Status::unimplemented("these tests only check who may call"))
     }
+
+    async fn get_history(
+        &self,
+        r: Request<omswatch_common::proto::v1::HistoryRequest>,
+    ) -> Result<Response<omswatch_common::proto::v1::History>, Status> {
+        allowed(&r)?;
+        Ok(Response::new(omswatch_common::proto::v1::History::default()))
+    }
 }
 
 /// Serves [`Guarded`] on loopback, with TLS when `ca` is given; returns the URL.

@@ -1,7 +1,9 @@
 //! Views of a `ClusterStatus`: a table for a person at 3 a.m., and the exit code it shares
 //! with the JSON for scripts (which lives in [`omswatch_common::views::status_json`], since
-//! the collector's `GET /api/v1/status` serves the very same document).
+//! the collector's `GET /api/v1/status` serves the very same document); and of the timeline
+//! ([`history`]).
 
+pub mod history;
 pub mod printable;
 pub mod table;
 

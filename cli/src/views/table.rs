@@ -23,6 +23,14 @@ pub fn render(status: &pb::ClusterStatus, collector: &str) -> String {
     let collector = super::printable::printable(collector);
     let mut out = String::new();
     let _ = writeln!(out, "omswatch status of {collector}: {}", summary(status));
+    if let Some(store) = status.store.as_ref().filter(|s| !s.up) {
+        let _ = writeln!(
+            out,
+            "STORE DOWN: {} is not written ({}); reports and the timeline are kept in memory until it is back",
+            super::printable::printable(&store.location),
+            super::printable::printable(&store.error)
+        );
+    }
     out.push('\n');
     if status.nodes.is_empty() {
         out.push_str("No agent has reported yet. Deploy omswatch-agent in each OMS container (see deploy/README.md).\n");
@@ -38,7 +46,7 @@ pub fn render(status: &pb::ClusterStatus, collector: &str) -> String {
             "FINDINGS (most severe first; `omswatch explain CODE` tells more)"
         );
         for f in &status.findings {
-            out.push_str(&finding(f));
+            out.push_str(&finding(f, status.generated_at_unix_ms));
         }
     }
     out
@@ -143,19 +151,34 @@ fn row(n: &pb::NodeStatus) -> [String; 8] {
     ]
 }
 
-fn finding(f: &pb::Finding) -> String {
+fn finding(f: &pb::Finding, now_unix_ms: i64) -> String {
     let nodes = if f.nodes.is_empty() {
         String::new()
     } else {
         format!("  [{}]", f.nodes.join(", "))
     };
+    let since = f
+        .since_unix_ms
+        .map(|since| format!("  for {}", active_for(now_unix_ms.saturating_sub(since))))
+        .unwrap_or_default();
     format!(
-        "\n{:<8}  {}{nodes}\n  {}\n  fix: {}\n",
+        "\n{:<8}  {}{nodes}{since}\n  {}\n  fix: {}\n",
         f.severity.to_uppercase(),
         f.code,
         f.message,
         f.remedy
     )
+}
+
+/// A duration for people, two units at most: `45s`, `12m`, `3h 5m`, `2d 4h`.
+pub fn active_for(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
 }
 
 #[cfg(test)]
@@ -181,8 +204,10 @@ mod tests {
                 nodes: vec!["n1".into()],
                 message: "n1: oms_console is STOPPED".into(),
                 remedy: "supervisorctl restart oms_console".into(),
+                since_unix_ms: Some(1_000),
                 ..Default::default()
             }],
+            generated_at_unix_ms: 1_000 + 12 * 60_000 + 5_000,
             ..Default::default()
         };
         let text = render(&status, "http://c:9470");
@@ -196,13 +221,22 @@ mod tests {
         );
         assert!(text.contains("0/1 RUNNING (oms_console STOPPED)"), "{text}");
         assert!(
-            text.contains("CRITICAL  COMPONENT_NOT_RUNNING  [n1]"),
+            text.contains("CRITICAL  COMPONENT_NOT_RUNNING  [n1]  for 12m"),
             "{text}"
         );
         assert!(
             text.contains("fix: supervisorctl restart oms_console"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn durations_read_in_two_units_at_most() {
+        assert_eq!(active_for(45_000), "45s");
+        assert_eq!(active_for(12 * 60_000 + 59_000), "12m");
+        assert_eq!(active_for(3 * 3_600_000 + 5 * 60_000), "3h 5m");
+        assert_eq!(active_for(2 * 86_400_000 + 4 * 3_600_000), "2d 4h");
+        assert_eq!(active_for(-5), "0s");
     }
 
     #[test]

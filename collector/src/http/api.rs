@@ -10,7 +10,6 @@ use omswatch_common::views::status_json;
 
 use super::HttpContext;
 use super::routes::text;
-use crate::convert;
 use crate::metrics::{self, CollectorStats, Format};
 
 /// The snapshot, or the 503 that says why there is none.
@@ -45,7 +44,7 @@ pub async fn status(State(context): State<HttpContext>) -> Response {
         Ok(s) => s,
         Err(refusal) => return refusal,
     };
-    let status = convert::cluster_status(&diagnose(&snapshot), snapshot.now_unix_ms);
+    let status = context.query.status_of(&snapshot);
     (
         [(header::CONTENT_TYPE, "application/json")],
         status_json::document(&status),

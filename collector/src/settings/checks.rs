@@ -35,6 +35,12 @@ impl Settings {
         if self.tick < Duration::from_millis(100) {
             return invalid(format!("tick {:?} is below 100ms", self.tick));
         }
+        if self.retention < Duration::from_secs(60) {
+            return invalid(format!(
+                "retention {} is below 1m: the timeline would be gone before anyone read it (default 30days)",
+                humantime::format_duration(self.retention)
+            ));
+        }
         if self.heartbeat_stale < Duration::from_secs(1) {
             return invalid("heartbeat_stale must be at least 1s");
         }

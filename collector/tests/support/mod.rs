@@ -79,6 +79,7 @@ impl Pki {
             // Tests run in parallel: the default 127.0.0.1:9471 would collide. The HTTP
             // tests bind their own port (`Collector::start_with_http`).
             http_listen: HttpListen::Off,
+            store: Some(self.path("omswatch.db").display().to_string()),
             ..Settings::default()
         }
     }

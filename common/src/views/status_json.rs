@@ -20,6 +20,19 @@ pub struct StatusJson {
     pub generated_at_unix_ms: i64,
     /// The collector's version.
     pub collector_version: String,
+    /// The collector's store; null from a collector without one.
+    pub store: Option<StoreJson>,
+}
+
+/// The collector's store and whether it is written now.
+#[derive(Debug, Serialize)]
+pub struct StoreJson {
+    /// sqlite:///path or mysql://user@host:port/db.
+    pub location: String,
+    /// False while writes fail.
+    pub up: bool,
+    /// The last failure, null when up.
+    pub error: Option<String>,
 }
 
 /// One node.
@@ -77,6 +90,9 @@ pub struct FindingJson {
     pub caused_by: Option<String>,
     /// For a root: the ids of the symptoms folded under it; empty for a symptom.
     pub explains: Vec<String>,
+    /// Since when it has been active (Unix milliseconds), from the timeline;
+    /// null until it is recorded (it appeared since the collector's last tick).
+    pub since_unix_ms: Option<i64>,
 }
 
 /// The bytes `omswatch status --format json` prints and `GET /api/v1/status` answers:
@@ -94,6 +110,11 @@ pub fn render(status: &pb::ClusterStatus) -> String {
         findings: status.findings.iter().map(finding).collect(),
         generated_at_unix_ms: status.generated_at_unix_ms,
         collector_version: status.collector_version.clone(),
+        store: status.store.as_ref().map(|s| StoreJson {
+            location: s.location.clone(),
+            up: s.up,
+            error: Some(s.error.clone()).filter(|e| !e.is_empty()),
+        }),
     };
     serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
@@ -136,6 +157,7 @@ fn finding(f: &pb::Finding) -> FindingJson {
         // The wire has no null: "" is "no cause".
         caused_by: Some(f.caused_by.clone()).filter(|c| !c.is_empty()),
         explains: f.explains.clone(),
+        since_unix_ms: f.since_unix_ms,
     }
 }
 

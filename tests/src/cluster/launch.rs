@@ -26,7 +26,6 @@ const FAKETIME_DIRS: [&str; 3] = [
 
 /// The collector's arguments for this cluster (kept to restart it the same way).
 pub(super) fn collector_args(
-    dir: &TempDir,
     configs: &[PathBuf],
     net: &TestNet,
     (port, http_port): (u16, u16),
@@ -47,10 +46,6 @@ pub(super) fn collector_args(
         millis(spec.tick),
         "--metadb-timeout".into(),
         "2s".into(),
-    ]);
-    args.extend([
-        "--state-file".into(),
-        dir.path().join("collector-state.pb").display().to_string(),
     ]);
     args.extend(spec.collector_args.iter().cloned());
     match pki {

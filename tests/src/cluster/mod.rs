@@ -5,6 +5,7 @@
 //! and every process is reaped (see [`TrackedChild`]).
 
 mod files;
+mod history;
 mod launch;
 mod pki;
 mod spec;
@@ -12,9 +13,14 @@ mod spec;
 pub use files::{CM_DB, HEARTBEAT_DB, META_PASSWORD, META_USER, heartbeat_db};
 pub use pki::{CertFiles, Pki, TOKEN};
 pub use spec::{
-    ClusterSpec, ConfigEdit, NodeSpec, OmsHostIp, neutral_resource_thresholds, nginx_script,
-    oms_programs_serving_health,
+    ClusterSpec, ConfigEdit, NodeSpec, OmsHostIp, StoreKind, neutral_resource_thresholds,
+    nginx_script, oms_programs_serving_health,
 };
+
+/// The password of the collector's MariaDB store (`StoreKind::MariaDb`), kept in a file.
+pub const STORE_PASSWORD: &str = "omswatch-store-pw-3f9a";
+/// The user and database of that store.
+pub const STORE_USER_DB: (&str, &str) = ("omswatch", "omswatch_store");
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -113,8 +119,8 @@ impl Cluster {
         // The HTTP listener speaks TLS exactly when gRPC does, on the same certificate.
         let http_url = format!("{scheme}://{}:{http_port}", net.bridge_ip());
         let ports = (port, http_port);
-        let collector_args =
-            collector_args(&dir, &region_configs, &net, ports, &spec, pki.as_ref());
+        let mut collector_args = collector_args(&region_configs, &net, ports, &spec, pki.as_ref());
+        collector_args.extend(history::store_args(&db, &dir, spec.store).await?);
         let collector = launch_collector(&dir, &collector_args)?;
         let config_path = region_configs[0].clone();
         let mut cluster = Cluster {
@@ -199,8 +205,8 @@ impl Cluster {
         TrackedChild::spawn(&mut command).context("spawning omswatch-agent")
     }
 
-    /// Kills the collector (SIGKILL: no graceful save) and starts it again with
-    /// the same arguments and state file.
+    /// Kills the collector (SIGKILL: no graceful stop) and starts it again with
+    /// the same arguments and store.
     pub async fn restart_collector(&mut self) -> anyhow::Result<()> {
         self.collector.kill();
         self.collector = launch_collector(&self.dir, &self.collector_args)?;

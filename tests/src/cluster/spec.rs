@@ -109,6 +109,15 @@ impl NodeSpec {
     }
 }
 
+/// Where the collector keeps its store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// An SQLite file in the cluster's directory (the collector's default kind).
+    Sqlite,
+    /// A database on the cluster's MariaDB, with the password in a file.
+    MariaDb,
+}
+
 /// The cluster to build.
 #[derive(Debug, Clone)]
 pub struct ClusterSpec {
@@ -133,6 +142,8 @@ pub struct ClusterSpec {
     /// (`--load-per-cpu 1000 --memory-available-min-pct 0 --disk-used-max-pct 100`),
     /// because this machine's real load and disks must not decide unrelated tests.
     pub collector_args: Vec<String>,
+    /// The collector's store.
+    pub store: StoreKind,
 }
 
 /// Collector flags that keep this machine's real load, memory and disk out of tests.
@@ -162,6 +173,7 @@ impl ClusterSpec {
             region_edits: Vec::new(),
             tls: true,
             collector_args: neutral_resource_thresholds(),
+            store: StoreKind::Sqlite,
         }
     }
 }
