@@ -89,7 +89,8 @@ enum Command {
         #[command(flatten)]
         connect: ConnectArgs,
     },
-    /// Explain a finding code: what it means, why it happens, how to fix it.
+    /// Explain a finding code: what it means, why it happens, how to fix it,
+    /// and which findings it can explain or be explained by.
     ///
     /// Example: omswatch explain DUPLICATE_OMS_HOST_IP   (or --all)
     #[command(verbatim_doc_comment)]
@@ -394,11 +395,7 @@ fn explain(code: Option<&str>, all: bool) -> ExitCode {
         }
     };
     for code in codes {
-        let e = code.entry();
-        println!(
-            "{} ({})\n  means: {}\n  cause: {}\n  fix:   {}\n",
-            e.code, e.severity, e.meaning, e.cause, e.remedy
-        );
+        println!("{}", views::explain::render(code));
     }
     ExitCode::SUCCESS
 }

@@ -1,6 +1,7 @@
 //! Views of a `ClusterStatus`: a table for a person at 3 a.m., JSON for scripts,
-//! and the exit code both share.
+//! and the exit code both share; and [`explain`], one finding code in words.
 
+pub mod explain;
 pub mod json;
 pub mod printable;
 pub mod table;

@@ -1,9 +1,13 @@
-//! The human view: one line per node, then findings most severe first, each
-//! with its fix. Plain text, no colour codes, so it pastes into a ticket.
+//! The human view: one line per node, then the PROBLEMS: each root cause, most
+//! severe first, with its fix and the symptoms folded under it; the first
+//! problem's fix on top ("Fix first"). Plain text, no colour codes, so it pastes
+//! into a ticket. The grouping and ranking are common's
+//! ([`omswatch_common::findings::problems`]), so every view agrees on what to fix first.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use omswatch_common::findings::problems::{Problem, problems, severity_rank};
 use omswatch_common::proto::v1 as pb;
 
 const HEADERS: [&str; 8] = [
@@ -17,42 +21,92 @@ const HEADERS: [&str; 8] = [
     "COMPONENTS",
 ];
 
-/// The table text of a status.
+/// What `omswatch status` says when the collector knows no node.
+const NO_AGENT: &str = "No agent has reported yet. Deploy omswatch-agent in each OMS container (see deploy/README.md).";
+
+/// What a table is of: its first line, and what stands in place of the nodes
+/// table when no node reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Heading<'a> {
+    /// The first line's subject, e.g. `omswatch status of https://10.0.0.5:9470`.
+    pub title: &'a str,
+    /// Said instead of the nodes table when there is no node.
+    pub no_nodes: &'a str,
+}
+
+/// The table text of a status from `collector`.
 pub fn render(status: &pb::ClusterStatus, collector: &str) -> String {
+    let title = format!(
+        "omswatch status of {}",
+        super::printable::printable(collector)
+    );
+    render_with(
+        status,
+        &Heading {
+            title: &title,
+            no_nodes: NO_AGENT,
+        },
+    )
+}
+
+/// The table text of a status, under `heading`.
+pub fn render_with(status: &pb::ClusterStatus, heading: &Heading<'_>) -> String {
     let status = &super::printable::sanitized(status);
-    let collector = super::printable::printable(collector);
+    let problems = problems(&status.findings);
     let mut out = String::new();
-    let _ = writeln!(out, "omswatch status of {collector}: {}", summary(status));
+    let _ = writeln!(out, "{}: {}", heading.title, summary(status, &problems));
+    if let Some(first) = problems.first() {
+        let _ = writeln!(out, "Fix first: {}", first.root.remedy);
+    }
     out.push('\n');
     if status.nodes.is_empty() {
-        out.push_str("No agent has reported yet. Deploy omswatch-agent in each OMS container (see deploy/README.md).\n");
+        let _ = writeln!(out, "{}", heading.no_nodes);
     } else {
         out.push_str(&regions_tables(&status.nodes));
     }
     out.push('\n');
-    if status.findings.is_empty() {
+    if problems.is_empty() {
         out.push_str("No findings: every check of the OMS runbook passes.\n");
     } else {
         let _ = writeln!(
             out,
-            "FINDINGS (most severe first; `omswatch explain CODE` tells more)"
+            "PROBLEMS (root causes, most severe first; `omswatch explain CODE` tells more)"
         );
-        for f in &status.findings {
-            out.push_str(&finding(f));
+        for (i, p) in problems.iter().enumerate() {
+            out.push_str(&problem(i + 1, p));
         }
     }
     out
 }
 
-fn summary(status: &pb::ClusterStatus) -> String {
-    let count = |s: &str| status.findings.iter().filter(|f| f.severity == s).count();
-    let down = status.nodes.iter().filter(|n| n.state == "DOWN").count();
-    format!(
-        "{} nodes ({down} down), {} critical, {} warning findings",
-        status.nodes.len(),
-        count("critical"),
-        count("warning")
-    )
+/// `3 nodes (1 down); 2 problems (2 critical), 2 more findings folded under them`.
+fn summary(status: &pb::ClusterStatus, problems: &[Problem<'_>]) -> String {
+    let worst = |p: &Problem<'_>| {
+        std::iter::once(p.root)
+            .chain(p.symptoms.iter().copied())
+            .map(|f| severity_rank(&f.severity))
+            .max()
+            .unwrap_or_default()
+    };
+    let count = |rank: u8| problems.iter().filter(|p| worst(p) == rank).count();
+    let mut text = String::new();
+    if !status.nodes.is_empty() {
+        let down = status.nodes.iter().filter(|n| n.state == "DOWN").count();
+        let _ = write!(text, "{} nodes ({down} down); ", status.nodes.len());
+    }
+    let plural = if problems.len() == 1 { "" } else { "s" };
+    let _ = write!(
+        text,
+        "{} problem{plural} ({} critical, {} warning)",
+        problems.len(),
+        count(2),
+        count(1)
+    );
+    let folded: usize = problems.iter().map(|p| p.symptoms.len()).sum();
+    if folded > 0 {
+        let _ = write!(text, ", {folded} more findings folded under them");
+    }
+    text
 }
 
 /// One table, or one per region when nodes belong to several.
@@ -143,19 +197,60 @@ fn row(n: &pb::NodeStatus) -> [String; 8] {
     ]
 }
 
-fn finding(f: &pb::Finding) -> String {
-    let nodes = if f.nodes.is_empty() {
-        String::new()
-    } else {
-        format!("  [{}]", f.nodes.join(", "))
+/// One root cause: its fix, what it explains, then each symptom indented.
+fn problem(number: usize, p: &Problem<'_>) -> String {
+    let root = p.root;
+    let mut out = format!(
+        "\n{number}. {}\n   {}\n   fix: {}\n",
+        headline(root),
+        root.message,
+        root.remedy
+    );
+    if p.symptoms.is_empty() {
+        return out;
+    }
+    let ids: Vec<&str> = p
+        .symptoms
+        .iter()
+        .map(|s| if s.id.is_empty() { &s.code } else { &s.id })
+        .map(String::as_str)
+        .collect();
+    let _ = writeln!(out, "   explains: {}", ids.join(", "));
+    for s in &p.symptoms {
+        let _ = writeln!(
+            out,
+            "     {}\n       {}",
+            headline(s),
+            under_root(&s.message, &root.id)
+        );
+    }
+    out
+}
+
+/// `CRITICAL  CODE  [nodes]`, or `[ip X]` for a finding about an IP no node stands behind.
+fn headline(f: &pb::Finding) -> String {
+    let nodes = match (f.nodes.is_empty(), f.evidence.get("ip")) {
+        (false, _) => format!("  [{}]", f.nodes.join(", ")),
+        (true, Some(ip)) => format!("  [ip {ip}]"),
+        (true, None) => String::new(),
     };
-    format!(
-        "\n{:<8}  {}{nodes}\n  {}\n  fix: {}\n",
-        f.severity.to_uppercase(),
-        f.code,
-        f.message,
-        f.remedy
-    )
+    format!("{:<8}  {}{nodes}", f.severity.to_uppercase(), f.code)
+}
+
+/// A symptom's message shown under its root: "(caused by <root>)" goes without
+/// saying there, "(probably caused by <root>)" keeps its "probably". A cause
+/// other than the root (a chain) stays named.
+fn under_root(message: &str, root_id: &str) -> String {
+    if root_id.is_empty() {
+        return message.to_string();
+    }
+    if let Some(text) = message.strip_suffix(&format!(" (caused by {root_id})")) {
+        return text.to_string();
+    }
+    if let Some(text) = message.strip_suffix(&format!(" (probably caused by {root_id})")) {
+        return format!("{text} (probably caused by it)");
+    }
+    message.to_string()
 }
 
 #[cfg(test)]
@@ -201,6 +296,75 @@ mod tests {
         );
         assert!(
             text.contains("fix: supervisorctl restart oms_console"),
+            "{text}"
+        );
+    }
+
+    fn finding(code: &str, severity: &str, id: &str, caused_by: &str) -> pb::Finding {
+        pb::Finding {
+            code: code.into(),
+            severity: severity.into(),
+            id: id.into(),
+            caused_by: caused_by.into(),
+            message: format!("{code} seen"),
+            remedy: format!("fix {code}"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn problems_lead_with_the_fix_and_fold_their_symptoms() {
+        let dup = "DUPLICATE_OMS_HOST_IP/10.0.0.11";
+        let mut mismatch = finding("OMS_HOST_IP_MISMATCH", "critical", "M/n2", dup);
+        mismatch.message = format!("n2: wrong IP (caused by {dup})");
+        let mut silent = finding("CM_NODE_NOT_REPORTING", "warning", "C/10.0.0.12", dup);
+        silent.message = format!("10.0.0.12 unreported (probably caused by {dup})");
+        let mut root = finding("DUPLICATE_OMS_HOST_IP", "critical", dup, "");
+        root.explains = vec!["M/n2".into(), "C/10.0.0.12".into()];
+        let status = pb::ClusterStatus {
+            findings: vec![
+                finding("COMPONENT_NOT_RUNNING", "critical", "R/n3", ""),
+                root,
+                mismatch,
+                silent,
+            ],
+            ..Default::default()
+        };
+        let text = render(&status, "c");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "Fix first: fix COMPONENT_NOT_RUNNING", "{text}");
+        assert!(
+            lines[0]
+                .ends_with("2 problems (2 critical, 0 warning), 2 more findings folded under them"),
+            "{text}"
+        );
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {text}"))
+        };
+        assert!(
+            at("1. CRITICAL  COMPONENT_NOT_RUNNING") < at("2. CRITICAL  DUPLICATE_OMS_HOST_IP")
+        );
+        assert!(text.contains("   explains: M/n2, C/10.0.0.12\n"), "{text}");
+        assert!(
+            text.contains("\n     CRITICAL  OMS_HOST_IP_MISMATCH\n       n2: wrong IP\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("       10.0.0.12 unreported (probably caused by it)\n"),
+            "{text}"
+        );
+        // Symptoms are no problems of their own, and their fixes are the root's.
+        assert_eq!(text.matches("OMS_HOST_IP_MISMATCH").count(), 1, "{text}");
+        assert!(!text.contains("fix OMS_HOST_IP_MISMATCH"), "{text}");
+    }
+
+    #[test]
+    fn no_findings_no_fix_first() {
+        let text = render(&pb::ClusterStatus::default(), "c");
+        assert!(!text.contains("Fix first"), "{text}");
+        assert!(
+            text.contains("No findings") && text.contains("No agent"),
             "{text}"
         );
     }

@@ -7,10 +7,12 @@
 mod files;
 mod launch;
 mod pki;
+mod query;
 mod spec;
 
 pub use files::{CM_DB, HEARTBEAT_DB, META_PASSWORD, META_USER, heartbeat_db};
 pub use pki::{CertFiles, Pki, TOKEN};
+pub use query::proto_finding;
 pub use spec::{
     ClusterSpec, ConfigEdit, NodeSpec, OmsHostIp, neutral_resource_thresholds, nginx_script,
     oms_programs_serving_health,
