@@ -5,7 +5,7 @@
 //! agents ─gRPC→ [`ingest`] (checks each report against
 //! [`omswatch_common::limits`]) ─channel→ [`state`] (one aggregator task, owns the
 //! latest reports, configs and MetaDB rows) ←channel─ [`poll`] (every tick: each
-//! config.yaml and the MetaDB through [`metadb`], the state file through
+//! config.yaml and the MetaDB through [`omswatch_metadb`], the state file through
 //! [`persist`]); [`query`] asks [`state`] for a
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
 //! through [`convert`]; [`bundle`] answers `GetBundle` from the same snapshot.
@@ -19,7 +19,6 @@ pub mod auth;
 pub mod bundle;
 pub mod convert;
 pub mod ingest;
-pub mod metadb;
 pub mod persist;
 pub mod poll;
 pub mod query;

@@ -1,5 +1,5 @@
 //! The poller: every tick it re-reads each region's config.yaml, reads the
-//! MetaDB ([`crate::metadb`]), hands both to the aggregator ([`crate::state`]),
+//! MetaDB ([`omswatch_metadb`]), hands both to the aggregator ([`crate::state`]),
 //! logs the findings that appeared or cleared, and writes the state file
 //! ([`crate::persist`]). One task, started by [`crate::server::run`]; a MetaDB
 //! that hangs delays only this task, never ingest or queries.
@@ -10,8 +10,8 @@ use omswatch_common::diagnose::diagnose;
 use omswatch_common::findings::Finding;
 use omswatch_common::oms_config;
 use omswatch_common::snapshot::RegionInput;
+use omswatch_metadb::MetaDbReader;
 
-use crate::metadb::MetaDbReader;
 use crate::settings::Settings;
 use crate::state::StateHandle;
 

@@ -3,7 +3,6 @@
 //! ([`Settings::validate`], in `settings/checks.rs`).
 
 mod checks;
-mod metadb_tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use metadb_tls::{MetaDbTls, MetaDbTlsMode, UnknownTlsMode};
+pub use omswatch_metadb::{MetaDbTls, MetaDbTlsMode, UnknownTlsMode};
 
 /// Default for [`Settings::max_message_bytes`]: 1 MiB, ten times a large node's report.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
