@@ -6,9 +6,12 @@
 //!   exit code both share;
 //! - [`bundle_archive`]: a `GetBundle` answer packed into the support bundle's
 //!   `.tar.gz`;
-//! - [`certs`]: `omswatch certs`, minting with [`omswatch_common::identity::mint`].
+//! - [`certs`]: `omswatch certs`, minting with [`omswatch_common::identity::mint`];
+//! - [`check`]: `omswatch check`, no collector: config.yaml files and the MetaDB
+//!   read once and diagnosed without agents, shown by the same views.
 pub mod bundle_archive;
 pub mod certs;
+pub mod check;
 pub mod connect;
 pub mod failure;
 pub mod views;

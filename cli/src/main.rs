@@ -1,26 +1,27 @@
 //! `omswatch`: the operator's command. `omswatch status` answers "what is wrong
 //! with my OMS cluster, and what do I do" in one call to the collector;
+//! `omswatch check` answers its cluster-wide half with nothing deployed;
 //! `omswatch bundle` packs everything OMS support asks for into one file;
 //! `omswatch certs` mints the certificates of mutual TLS. The pieces (how the
 //! CLI reaches the collector, the views, the bundle archive) live in the
 //! `omswatch_cli` library beside this file.
 
-use std::process::ExitCode;
-use std::time::Duration;
-
 use std::io::{IsTerminal, Write};
-use std::path::Path;
-use std::time::SystemTime;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use omswatch_cli::bundle_archive::{self, Meta, output, tar_gz};
 use omswatch_cli::certs::{self, CertsCommand};
+use omswatch_cli::check::{self, CheckOptions};
 use omswatch_cli::connect::{ConnectArgs, Connection, client};
 use omswatch_cli::failure;
 use omswatch_cli::views;
 use omswatch_common::findings::Code;
 use omswatch_common::proto::v1::{Bundle, BundleRequest, ForgetNodeRequest, StatusRequest};
 use omswatch_common::telemetry::chain;
+use omswatch_metadb::{MetaDbTls, MetaDbTlsMode};
 
 /// Exit code for an unreachable collector, a refusal or bad usage.
 const EXIT_UNUSABLE: u8 = 3;
@@ -31,8 +32,11 @@ const EXIT_UNUSABLE: u8 = 3;
 /// (--cert, --key, from `omswatch certs operator`) or --token-file, or set
 /// OMSWATCH_CA, OMSWATCH_CERT, OMSWATCH_KEY, OMSWATCH_TOKEN_FILE.
 ///
-/// Exit codes of `status`: 0 nothing above info, 1 warnings, 2 critical findings,
-/// 3 collector unreachable, refused, or bad usage.
+/// Exit codes of `status` and `check`: 0 nothing above info, 1 warnings,
+/// 2 critical findings, 3 collector unreachable, refused, or bad usage.
+///
+/// No collector yet? `omswatch check --oms-config config.yaml` checks a cluster
+/// from its config.yaml files and MetaDB alone.
 #[derive(Debug, Parser)]
 #[command(version, about, verbatim_doc_comment)]
 struct Cli {
@@ -56,6 +60,39 @@ enum Command {
         timeout: Duration,
         #[command(flatten)]
         connect: ConnectArgs,
+    },
+    /// Check a cluster with nothing deployed: each region's config.yaml and the
+    /// MetaDB it names, read once (runbook steps 4 and 5: host rows ONLINE,
+    /// heartbeats current; the OMS installer's config.yaml rules). No collector,
+    /// no certificate, no root; nothing is written. Node-side checks
+    /// (supervisord, `hostname -i` vs OMS_HOST_IP) need `omswatch-agent --once`
+    /// on each server, or a collector.
+    ///
+    /// Example: omswatch check --oms-config /data/oms/hz/config.yaml \
+    ///              --oms-config /data/oms/sh/config.yaml
+    /// Exit codes: as status (0, 1 warnings, 2 critical, 3 bad usage).
+    #[command(verbatim_doc_comment)]
+    Check {
+        /// A region's OMS config.yaml; repeat once per region. Its oms_meta_* keys
+        /// name the MetaDB (the password is read there and never printed).
+        #[arg(long = "oms-config", value_name = "PATH", required = true)]
+        oms_configs: Vec<PathBuf>,
+        /// table for people, json for scripts (the shape of `status`: docs/STATUS_JSON.md).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Give up on the MetaDB after this long (every region is read at once).
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        metadb_timeout: Duration,
+        /// A supervisor heartbeat older than this is stale.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        heartbeat_stale: Duration,
+        /// TLS towards the MetaDB, in the MySQL client's --ssl-mode words: disable,
+        /// preferred, required, verify_ca, verify_identity.
+        #[arg(long, default_value = "preferred", value_name = "MODE")]
+        metadb_tls_mode: MetaDbTlsMode,
+        /// CA (PEM) the MetaDB's certificate must chain to (with verify_ca or verify_identity).
+        #[arg(long, value_name = "FILE")]
+        metadb_tls_ca: Option<PathBuf>,
     },
     /// Write a support bundle (.tar.gz): status, findings, MetaDB rows, each
     /// node's supervisor/identity/health/config, secrets redacted.
@@ -138,6 +175,25 @@ async fn main() -> ExitCode {
             format,
             timeout,
         } => status(&connect, format, timeout).await,
+        Command::Check {
+            oms_configs,
+            format,
+            metadb_timeout,
+            heartbeat_stale,
+            metadb_tls_mode,
+            metadb_tls_ca,
+        } => {
+            let options = CheckOptions {
+                configs: oms_configs,
+                metadb_timeout,
+                metadb_tls: MetaDbTls {
+                    mode: metadb_tls_mode,
+                    ca: metadb_tls_ca,
+                },
+                heartbeat_stale,
+            };
+            run_check(&options, format).await
+        }
         Command::Bundle {
             connect,
             output,
@@ -186,6 +242,34 @@ async fn status(connect: &ConnectArgs, format: Format, timeout: Duration) -> Exi
     match format {
         Format::Table => print!("{}", views::table::render(&status, collector)),
         Format::Json => println!("{}", views::json::render(&status)),
+    }
+    ExitCode::from(views::exit_code(&status))
+}
+
+async fn run_check(options: &CheckOptions, format: Format) -> ExitCode {
+    if let Err(e) = options.metadb_tls.validate() {
+        eprintln!("omswatch: {e}");
+        return ExitCode::from(EXIT_UNUSABLE);
+    }
+    let status = check::run(options).await;
+    match format {
+        Format::Table => {
+            let files = options.configs.len();
+            let title = format!(
+                "omswatch check of {files} config.yaml file{}",
+                if files == 1 { "" } else { "s" }
+            );
+            let no_nodes = format!("No agent reports here: {}.", check::NODE_SIDE);
+            let heading = views::table::Heading {
+                title: &title,
+                no_nodes: &no_nodes,
+            };
+            print!("{}", views::table::render_with(&status, &heading));
+        }
+        Format::Json => {
+            println!("{}", views::json::render(&status));
+            eprintln!("omswatch: {}", check::NODE_SIDE);
+        }
     }
     ExitCode::from(views::exit_code(&status))
 }

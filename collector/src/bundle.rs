@@ -6,11 +6,13 @@ use omswatch_common::diagnose::diagnose;
 use omswatch_common::proto::v1 as pb;
 use omswatch_common::snapshot::{MetaDbView, RegionInput, Snapshot};
 
-use crate::convert;
-
 /// The bundle of one snapshot.
 pub fn bundle(snapshot: &Snapshot) -> pb::Bundle {
-    let status = convert::cluster_status(&diagnose(snapshot), snapshot.now_unix_ms);
+    let status = omswatch_common::wire::cluster_status(
+        &diagnose(snapshot),
+        snapshot.now_unix_ms,
+        crate::VERSION,
+    );
     pb::Bundle {
         status: Some(status),
         reports: snapshot.nodes.iter().map(|n| n.report.clone()).collect(),

@@ -8,7 +8,7 @@
 //! config.yaml and the MetaDB through [`omswatch_metadb`], the state file through
 //! [`persist`]); [`query`] asks [`state`] for a
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
-//! through [`convert`]; [`bundle`] answers `GetBundle` from the same snapshot.
+//! through [`omswatch_common::wire`]; [`bundle`] answers `GetBundle` from the same snapshot.
 //! [`server`] only wires these tasks together and stops them.
 //!
 //! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text), [`auth`] decides per
@@ -17,7 +17,6 @@
 //! defaults < file < environment < flags.
 pub mod auth;
 pub mod bundle;
-pub mod convert;
 pub mod ingest;
 pub mod persist;
 pub mod poll;

@@ -11,8 +11,8 @@ use omswatch_common::snapshot::Snapshot;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{self, Authorizer};
+use crate::bundle;
 use crate::state::{Forgotten, StateHandle};
-use crate::{bundle, convert};
 
 /// The gRPC Query service.
 pub struct QueryService {
@@ -48,9 +48,10 @@ impl Query for QueryService {
         tracing::debug!(%peer, %operator, "status query");
         let snapshot = self.snapshot().await?;
         let diagnosis = diagnose(&snapshot);
-        Ok(Response::new(convert::cluster_status(
+        Ok(Response::new(omswatch_common::wire::cluster_status(
             &diagnosis,
             snapshot.now_unix_ms,
+            crate::VERSION,
         )))
     }
 

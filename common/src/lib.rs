@@ -6,7 +6,8 @@
 //! - [`oms_config`]: OMS `config.yaml` parsing with file/key/line errors,
 //! - [`snapshot`]: everything the collector knows at one instant,
 //! - [`diagnose`]: the pure function from a snapshot to findings and node states,
-//! - [`findings`]: the one catalogue of finding codes every view renders.
+//! - [`findings`]: the one catalogue of finding codes every view renders,
+//! - [`wire`]: a diagnosis as the proto `ClusterStatus` every view renders.
 pub mod diagnose;
 pub mod findings;
 pub mod identity;
@@ -18,3 +19,4 @@ pub mod secret;
 pub mod snapshot;
 pub mod telemetry;
 pub mod tls;
+pub mod wire;

@@ -13,5 +13,5 @@
 pub mod reader;
 pub mod tls;
 
-pub use reader::MetaDbReader;
+pub use reader::{MetaDbReader, unanswered};
 pub use tls::{CaWithoutVerification, MetaDbTls, MetaDbTlsMode, UnknownTlsMode};

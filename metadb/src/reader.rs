@@ -167,6 +167,20 @@ impl MetaDbReader {
     }
 }
 
+/// The view of a region whose read did not finish (a caller's deadline): both
+/// tables fail with `reason`, named as [`MetaDbReader::read`] names them.
+pub fn unanswered(region: &RegionConfig, reason: &str) -> MetaDbView {
+    let failure = |db: &str, table: &str| MetaDbFailure {
+        target: target(&region.meta, db, table),
+        reason: reason.to_string(),
+    };
+    MetaDbView {
+        hosts: Err(failure(region.drc_cm_db.as_str(), "host")),
+        heartbeats: Err(failure(region.drc_cm_heartbeat_db.as_str(), "heart_beat")),
+        clock: None,
+    }
+}
+
 /// The settings' words for the MySQL client's `--ssl-mode`.
 fn ssl_mode(mode: MetaDbTlsMode) -> MySqlSslMode {
     match mode {

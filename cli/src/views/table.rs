@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use omswatch_common::findings::problems::{Problem, problems, severity_rank};
+use omswatch_common::findings::problems::{self, Problem};
 use omswatch_common::proto::v1 as pb;
 
 const HEADERS: [&str; 8] = [
@@ -52,7 +52,7 @@ pub fn render(status: &pb::ClusterStatus, collector: &str) -> String {
 /// The table text of a status, under `heading`.
 pub fn render_with(status: &pb::ClusterStatus, heading: &Heading<'_>) -> String {
     let status = &super::printable::sanitized(status);
-    let problems = problems(&status.findings);
+    let problems = problems::problems(&status.findings);
     let mut out = String::new();
     let _ = writeln!(out, "{}: {}", heading.title, summary(status, &problems));
     if let Some(first) = problems.first() {
@@ -79,34 +79,14 @@ pub fn render_with(status: &pb::ClusterStatus, heading: &Heading<'_>) -> String 
     out
 }
 
-/// `3 nodes (1 down); 2 problems (2 critical), 2 more findings folded under them`.
+/// `3 nodes (1 down); 2 problems (2 critical, 0 warning), 2 more findings folded under them`.
 fn summary(status: &pb::ClusterStatus, problems: &[Problem<'_>]) -> String {
-    let worst = |p: &Problem<'_>| {
-        std::iter::once(p.root)
-            .chain(p.symptoms.iter().copied())
-            .map(|f| severity_rank(&f.severity))
-            .max()
-            .unwrap_or_default()
-    };
-    let count = |rank: u8| problems.iter().filter(|p| worst(p) == rank).count();
-    let mut text = String::new();
-    if !status.nodes.is_empty() {
-        let down = status.nodes.iter().filter(|n| n.state == "DOWN").count();
-        let _ = write!(text, "{} nodes ({down} down); ", status.nodes.len());
+    let text = problems::summary(problems);
+    if status.nodes.is_empty() {
+        return text;
     }
-    let plural = if problems.len() == 1 { "" } else { "s" };
-    let _ = write!(
-        text,
-        "{} problem{plural} ({} critical, {} warning)",
-        problems.len(),
-        count(2),
-        count(1)
-    );
-    let folded: usize = problems.iter().map(|p| p.symptoms.len()).sum();
-    if folded > 0 {
-        let _ = write!(text, ", {folded} more findings folded under them");
-    }
-    text
+    let down = status.nodes.iter().filter(|n| n.state == "DOWN").count();
+    format!("{} nodes ({down} down); {text}", status.nodes.len())
 }
 
 /// One table, or one per region when nodes belong to several.
@@ -221,7 +201,7 @@ fn problem(number: usize, p: &Problem<'_>) -> String {
             out,
             "     {}\n       {}",
             headline(s),
-            under_root(&s.message, &root.id)
+            problems::under_root(&s.message, &root.id)
         );
     }
     out
@@ -235,22 +215,6 @@ fn headline(f: &pb::Finding) -> String {
         (true, None) => String::new(),
     };
     format!("{:<8}  {}{nodes}", f.severity.to_uppercase(), f.code)
-}
-
-/// A symptom's message shown under its root: "(caused by <root>)" goes without
-/// saying there, "(probably caused by <root>)" keeps its "probably". A cause
-/// other than the root (a chain) stays named.
-fn under_root(message: &str, root_id: &str) -> String {
-    if root_id.is_empty() {
-        return message.to_string();
-    }
-    if let Some(text) = message.strip_suffix(&format!(" (caused by {root_id})")) {
-        return text.to_string();
-    }
-    if let Some(text) = message.strip_suffix(&format!(" (probably caused by {root_id})")) {
-        return format!("{text} (probably caused by it)");
-    }
-    message.to_string()
 }
 
 #[cfg(test)]

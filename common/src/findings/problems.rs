@@ -23,6 +23,61 @@ pub struct Problem<'a> {
     pub symptoms: Vec<&'a Finding>,
 }
 
+impl<'a> Problem<'a> {
+    /// The root, then its symptoms.
+    pub fn all(&self) -> impl Iterator<Item = &'a Finding> + '_ {
+        std::iter::once(self.root).chain(self.symptoms.iter().copied())
+    }
+
+    /// The worst [`severity_rank`] among the root and its symptoms.
+    pub fn severity_rank(&self) -> u8 {
+        self.all()
+            .map(|f| severity_rank(&f.severity))
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+/// `2 problems (1 critical, 1 warning), 3 more findings folded under them`; a
+/// problem counts as its worst finding.
+pub fn summary(problems: &[Problem<'_>]) -> String {
+    let count = |rank: u8| {
+        problems
+            .iter()
+            .filter(|p| p.severity_rank() == rank)
+            .count()
+    };
+    let plural = if problems.len() == 1 { "" } else { "s" };
+    let mut text = format!(
+        "{} problem{plural} ({} critical, {} warning)",
+        problems.len(),
+        count(2),
+        count(1)
+    );
+    match problems.iter().map(|p| p.symptoms.len()).sum::<usize>() {
+        0 => {}
+        1 => text.push_str(", 1 more finding folded under it"),
+        n => text.push_str(&format!(", {n} more findings folded under them")),
+    }
+    text
+}
+
+/// A symptom's message as shown under its root: "(caused by <root>)" goes
+/// without saying there, "(probably caused by <root>)" keeps its doubt; a direct
+/// cause other than the root (a chain) stays named.
+pub fn under_root(message: &str, root_id: &str) -> String {
+    if root_id.is_empty() {
+        return message.to_string();
+    }
+    if let Some(text) = message.strip_suffix(&format!(" (caused by {root_id})")) {
+        return text.to_string();
+    }
+    if let Some(text) = message.strip_suffix(&format!(" (probably caused by {root_id})")) {
+        return format!("{text} (probably caused by it)");
+    }
+    message.to_string()
+}
+
 /// `critical` 2, `warning` 1, anything else 0.
 pub fn severity_rank(severity: &str) -> u8 {
     match severity {
@@ -71,11 +126,9 @@ pub fn problems(findings: &[Finding]) -> Vec<Problem<'_>> {
         })
         .collect();
     problems.sort_by_key(|(r, p)| {
-        let all = || std::iter::once(p.root).chain(p.symptoms.iter().copied());
-        let severity = all().map(|f| severity_rank(&f.severity)).max();
-        let impact = all().map(|f| impact_rank(&f.code)).max();
+        let impact = p.all().map(|f| impact_rank(&f.code)).max();
         (
-            Reverse(severity),
+            Reverse(p.severity_rank()),
             Reverse(impact),
             Reverse(p.symptoms.len()),
             *r,
@@ -166,6 +219,31 @@ mod tests {
             codes(&problems(&findings)),
             ["CM_NODE_NOT_REPORTING", "LOAD_HIGH", "CONFIG_KEY_MISSING"]
         );
+    }
+
+    #[test]
+    fn summary_counts_problems_by_their_worst_finding() {
+        let findings = [
+            f("CM_NODE_NOT_REPORTING", "warning", "C", ""),
+            f("HOST_NOT_ONLINE", "critical", "H", "C"),
+            f("LOAD_HIGH", "warning", "L", ""),
+        ];
+        assert_eq!(
+            summary(&problems(&findings)),
+            "2 problems (1 critical, 1 warning), 1 more finding folded under it"
+        );
+        assert_eq!(summary(&[]), "0 problems (0 critical, 0 warning)");
+    }
+
+    #[test]
+    fn under_its_root_a_message_drops_the_cause_but_keeps_the_doubt() {
+        assert_eq!(under_root("x (caused by R/1)", "R/1"), "x");
+        assert_eq!(
+            under_root("x (probably caused by R/1)", "R/1"),
+            "x (probably caused by it)"
+        );
+        assert_eq!(under_root("x (caused by M/2)", "R/1"), "x (caused by M/2)");
+        assert_eq!(under_root("x (caused by R/1)", ""), "x (caused by R/1)");
     }
 
     #[test]

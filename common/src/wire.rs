@@ -1,17 +1,19 @@
-//! Domain → wire: the diagnosis as a proto `ClusterStatus`. Remedies are filled
-//! here from the catalogue, the one source of their text.
+//! Domain → wire: the diagnosis as a proto `ClusterStatus`, the one shape every
+//! view renders (the collector's `GetStatus` and bundles, `omswatch check`).
+//! Remedies are filled here from the catalogue, the one source of their text.
 
-use omswatch_common::diagnose::{Diagnosis, NodeView};
-use omswatch_common::findings::Finding;
-use omswatch_common::proto::v1 as pb;
+use crate::diagnose::{Diagnosis, NodeView};
+use crate::findings::Finding;
+use crate::proto::v1 as pb;
 
-/// The wire form of a diagnosis made at `now_unix_ms`.
-pub fn cluster_status(diagnosis: &Diagnosis, now_unix_ms: i64) -> pb::ClusterStatus {
+/// The wire form of a diagnosis made at `now_unix_ms` by `version` (the
+/// collector's, or the `omswatch` CLI's for `omswatch check`).
+pub fn cluster_status(diagnosis: &Diagnosis, now_unix_ms: i64, version: &str) -> pb::ClusterStatus {
     pb::ClusterStatus {
         nodes: diagnosis.nodes.iter().map(node).collect(),
         findings: diagnosis.findings.iter().map(finding).collect(),
         generated_at_unix_ms: now_unix_ms,
-        collector_version: crate::VERSION.to_string(),
+        collector_version: version.to_string(),
     }
 }
 
@@ -58,7 +60,7 @@ fn finding(f: &Finding) -> pb::Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use omswatch_common::findings::Code;
+    use crate::findings::Code;
 
     #[test]
     fn findings_carry_id_root_and_folded_symptoms() {
@@ -73,7 +75,7 @@ mod tests {
             nodes: Vec::new(),
             findings: vec![root, symptom],
         };
-        let status = cluster_status(&diagnosis, 1);
+        let status = cluster_status(&diagnosis, 1, "test");
         let (r, s) = (&status.findings[0], &status.findings[1]);
         assert_eq!(r.id, "COMPONENT_NOT_RUNNING/n1/oms_drc_supervisor");
         assert_eq!(
