@@ -6,11 +6,13 @@
 
 mod files;
 mod launch;
+mod once;
 mod pki;
 mod query;
 mod spec;
 
 pub use files::{CM_DB, HEARTBEAT_DB, META_PASSWORD, META_USER, heartbeat_db};
+pub use once::OnceRun;
 pub use pki::{CertFiles, Pki, TOKEN};
 pub use query::proto_finding;
 pub use spec::{
