@@ -1,10 +1,10 @@
 //! `omswatch-agent --once`: probe once, answer, exit; for checking a node by hand,
 //! with no collector. By default it prints the node's own runbook answer as a
-//! short table ([`table`]): programs and their states, `hostname -i` against
+//! short table (`once/table.rs`): programs and their states, `hostname -i` against
 //! OMS_HOST_IP, the config.yaml it mounts, OMS's health, resources, and the
 //! findings the diagnosis reaches from this one report (the pure core in its
 //! one-node scope: nothing about other servers or the MetaDB). `--format json`
-//! prints the report itself ([`print`]). Exit codes as `omswatch status`:
+//! prints the report itself ([`print()`]). Exit codes as `omswatch status`:
 //! 0 nothing above info, 1 warnings, 2 critical.
 
 mod table;

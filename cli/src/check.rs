@@ -17,6 +17,8 @@ use omswatch_common::telemetry::now_unix_ms;
 use omswatch_metadb::{MetaDbReader, MetaDbTls, unanswered};
 use tokio::task::JoinSet;
 
+use crate::views::{self, Format};
+
 /// What `check` cannot see, said once in its output.
 pub const NODE_SIDE: &str =
     "node-side checks need `omswatch-agent --once` on each server or a collector";
@@ -32,6 +34,36 @@ pub struct CheckOptions {
     pub metadb_tls: MetaDbTls,
     /// A supervisor heartbeat older than this is stale.
     pub heartbeat_stale: Duration,
+}
+
+/// `omswatch check`: checks, prints in `format` (the note on what it cannot
+/// see goes to stderr with JSON), and returns the exit code of `status`.
+pub async fn print(options: &CheckOptions, format: Format) -> u8 {
+    if let Err(e) = options.metadb_tls.validate() {
+        eprintln!("omswatch: {e}");
+        return views::EXIT_UNUSABLE;
+    }
+    let status = run(options).await;
+    match format {
+        Format::Table => {
+            let files = options.configs.len();
+            let title = format!(
+                "omswatch check of {files} config.yaml file{}",
+                if files == 1 { "" } else { "s" }
+            );
+            let no_nodes = format!("No agent reports here: {NODE_SIDE}.");
+            let heading = views::table::Heading {
+                title: &title,
+                no_nodes: &no_nodes,
+            };
+            print!("{}", views::table::render_with(&status, &heading));
+        }
+        Format::Json => {
+            println!("{}", views::json::render(&status));
+            eprintln!("omswatch: {NODE_SIDE}");
+        }
+    }
+    views::exit_code(&status)
 }
 
 /// Reads every config.yaml and, once, the MetaDB of each valid one; diagnoses

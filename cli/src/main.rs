@@ -11,20 +11,19 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use omswatch_cli::bundle_archive::{self, Meta, output, tar_gz};
 use omswatch_cli::certs::{self, CertsCommand};
 use omswatch_cli::check::{self, CheckOptions};
 use omswatch_cli::connect::{ConnectArgs, Connection, client};
 use omswatch_cli::failure;
-use omswatch_cli::views;
-use omswatch_common::findings::Code;
+use omswatch_cli::views::{self, Format};
 use omswatch_common::proto::v1::{Bundle, BundleRequest, ForgetNodeRequest, StatusRequest};
 use omswatch_common::telemetry::chain;
 use omswatch_metadb::{MetaDbTls, MetaDbTlsMode};
 
 /// Exit code for an unreachable collector, a refusal or bad usage.
-const EXIT_UNUSABLE: u8 = 3;
+const EXIT_UNUSABLE: u8 = views::EXIT_UNUSABLE;
 
 /// omswatch: watch an OceanBase Migration Service (OMS) cluster.
 ///
@@ -154,12 +153,6 @@ enum Command {
     Certs(CertsCommand),
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Table,
-    Json,
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -192,7 +185,7 @@ async fn main() -> ExitCode {
                 },
                 heartbeat_stale,
             };
-            run_check(&options, format).await
+            ExitCode::from(check::print(&options, format).await)
         }
         Command::Bundle {
             connect,
@@ -218,7 +211,9 @@ async fn main() -> ExitCode {
             print!("{}", omswatch_common::findings::catalogue::markdown());
             ExitCode::SUCCESS
         }
-        Command::Explain { code, all, .. } => explain(code.as_deref(), all),
+        Command::Explain { code, all, .. } => {
+            ExitCode::from(views::explain::print(code.as_deref(), all))
+        }
     }
 }
 
@@ -242,34 +237,6 @@ async fn status(connect: &ConnectArgs, format: Format, timeout: Duration) -> Exi
     match format {
         Format::Table => print!("{}", views::table::render(&status, collector)),
         Format::Json => println!("{}", views::json::render(&status)),
-    }
-    ExitCode::from(views::exit_code(&status))
-}
-
-async fn run_check(options: &CheckOptions, format: Format) -> ExitCode {
-    if let Err(e) = options.metadb_tls.validate() {
-        eprintln!("omswatch: {e}");
-        return ExitCode::from(EXIT_UNUSABLE);
-    }
-    let status = check::run(options).await;
-    match format {
-        Format::Table => {
-            let files = options.configs.len();
-            let title = format!(
-                "omswatch check of {files} config.yaml file{}",
-                if files == 1 { "" } else { "s" }
-            );
-            let no_nodes = format!("No agent reports here: {}.", check::NODE_SIDE);
-            let heading = views::table::Heading {
-                title: &title,
-                no_nodes: &no_nodes,
-            };
-            print!("{}", views::table::render_with(&status, &heading));
-        }
-        Format::Json => {
-            println!("{}", views::json::render(&status));
-            eprintln!("omswatch: {}", check::NODE_SIDE);
-        }
     }
     ExitCode::from(views::exit_code(&status))
 }
@@ -455,31 +422,4 @@ fn unusable(message: &str) -> ExitCode {
         "Is omswatch-collector running there? Pass --collector URL or set OMSWATCH_COLLECTOR."
     );
     ExitCode::from(EXIT_UNUSABLE)
-}
-
-fn explain(code: Option<&str>, all: bool) -> ExitCode {
-    let codes: Vec<Code> = match (code, all) {
-        (_, true) => Code::ALL.to_vec(),
-        (Some(name), false) => match Code::parse(name) {
-            Some(code) => vec![code],
-            None => {
-                let known: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
-                eprintln!(
-                    "omswatch: unknown finding code {name:?}; known codes: {}",
-                    known.join(", ")
-                );
-                return ExitCode::from(EXIT_UNUSABLE);
-            }
-        },
-        (None, false) => {
-            eprintln!(
-                "omswatch: name a finding code, e.g. `omswatch explain NODE_SILENT`, or pass --all"
-            );
-            return ExitCode::from(EXIT_UNUSABLE);
-        }
-    };
-    for code in codes {
-        println!("{}", views::explain::render(code));
-    }
-    ExitCode::SUCCESS
 }

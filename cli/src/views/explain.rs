@@ -8,6 +8,35 @@ use std::fmt::Write;
 use omswatch_common::findings::Code;
 use omswatch_common::findings::causes::{self, Link};
 
+/// `omswatch explain [CODE] [--all]`: prints the code (any case), or every
+/// code; returns the exit code (3 for an unknown or missing code).
+pub fn print(code: Option<&str>, all: bool) -> u8 {
+    let codes: Vec<Code> = match (code, all) {
+        (_, true) => Code::ALL.to_vec(),
+        (Some(name), false) => match Code::parse(name) {
+            Some(code) => vec![code],
+            None => {
+                let known: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+                eprintln!(
+                    "omswatch: unknown finding code {name:?}; known codes: {}",
+                    known.join(", ")
+                );
+                return super::EXIT_UNUSABLE;
+            }
+        },
+        (None, false) => {
+            eprintln!(
+                "omswatch: name a finding code, e.g. `omswatch explain NODE_SILENT`, or pass --all"
+            );
+            return super::EXIT_UNUSABLE;
+        }
+    };
+    for code in codes {
+        println!("{}", render(code));
+    }
+    0
+}
+
 /// The text of one code: catalogue entry, then its links both ways.
 pub fn render(code: Code) -> String {
     let e = code.entry();

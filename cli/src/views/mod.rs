@@ -8,6 +8,19 @@ pub mod table;
 
 use omswatch_common::proto::v1::ClusterStatus;
 
+/// `--format` of `status` and `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The table for people.
+    Table,
+    /// The documented JSON for scripts (docs/STATUS_JSON.md).
+    Json,
+}
+
+/// Exit code for bad usage (and, for commands that reach the collector, an
+/// unreachable collector or a refusal).
+pub const EXIT_UNUSABLE: u8 = 3;
+
 /// `omswatch status` exit code: 0 nothing above info, 1 warnings, 2 critical.
 pub fn exit_code(status: &ClusterStatus) -> u8 {
     status

@@ -62,8 +62,8 @@ pub fn summary(problems: &[Problem<'_>]) -> String {
     text
 }
 
-/// A symptom's message as shown under its root: "(caused by <root>)" goes
-/// without saying there, "(probably caused by <root>)" keeps its doubt; a direct
+/// A symptom's message as shown under its root: `(caused by ROOT)` goes
+/// without saying there, `(probably caused by ROOT)` keeps its doubt; a direct
 /// cause other than the root (a chain) stays named.
 pub fn under_root(message: &str, root_id: &str) -> String {
     if root_id.is_empty() {

@@ -4,7 +4,7 @@
 //! the same queries typed into the `mariadb` client (the runbook's steps 4 and 5
 //! by hand, in one client call). Then the same with the MetaDB down.
 //!
-//! Usage: omswatch-bench-check [ROUNDS] (default 20). Prints medians and ratios.
+//! Usage: `omswatch-bench-check [ROUNDS]` (default 20). Prints medians and ratios.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
