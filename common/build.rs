@@ -12,6 +12,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("omswatch_descriptor.bin"),
         descriptors.encode_to_vec(),
     )?;
-    tonic_prost_build::configure().compile_fds(descriptors)?;
+    // Serialize: `omswatch-agent --once` prints its report as JSON, field names as in the proto.
+    tonic_prost_build::configure()
+        .message_attribute(".omswatch.v1", "#[derive(serde::Serialize)]")
+        .compile_fds(descriptors)?;
     Ok(())
 }

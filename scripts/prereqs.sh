@@ -11,7 +11,8 @@ command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustu
 missing=()
 for pair in mariadbd:mariadb-server mariadb-install-db:mariadb-server supervisord:supervisor \
             supervisorctl:supervisor ip:iproute2 unshare:util-linux hostname:hostname \
-            python3:python3 faketime:faketime curl:curl promtool:prometheus prometheus:prometheus; do
+            python3:python3 faketime:faketime curl:curl promtool:prometheus prometheus:prometheus \
+            mariadb:mariadb-client; do
   bin=${pair%%:*} pkg=${pair##*:}
   PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null || missing+=("$pkg")
 done

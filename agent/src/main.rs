@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use clap::builder::BoolishValueParser;
 use omswatch_agent::node_name;
+use omswatch_agent::once;
 use omswatch_agent::probe::health::{HealthProbe, HealthSettings};
 use omswatch_agent::probe::identity::{IdentitySources, ProcessEnv};
 use omswatch_agent::probe::resources::ResourceSources;
@@ -33,6 +34,7 @@ use omswatch_common::tls::ClientTlsFiles;
 ///   omswatch-agent --collector https://10.0.0.5:9470 --ca /etc/omswatch/ca.pem \
 ///       --cert /etc/omswatch/node-oms-1.pem --key /etc/omswatch/node-oms-1-key.pem
 ///   omswatch-agent --collector http://127.0.0.1:9470 --insecure   (a trial on one host)
+///   omswatch-agent --once      (this node's runbook answer, no collector; exit 0/1/2 as `omswatch status`)
 ///   omswatch-agent --once --oms-config /data/oms/config.yaml --disk-path /data/logs --no-health
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None, verbatim_doc_comment)]
@@ -132,14 +134,19 @@ struct Args {
     /// container was initialised.
     #[arg(long, default_value = "/home/admin/logs", value_name = "DIR")]
     docker_init_log_dir: PathBuf,
-    /// Probe once, print the report and exit (for checking a node by hand).
+    /// Probe once, print this node's runbook answer (programs, `hostname -i` vs OMS_HOST_IP,
+    /// config.yaml, health, resources, and the findings they show, with fixes) and exit:
+    /// 0 nothing above info, 1 warnings, 2 critical. No collector needed.
     #[arg(long)]
     once: bool,
+    /// With --once: table for people, or json for the report itself.
+    #[arg(long, value_enum, default_value_t = once::Format::Table, requires = "once")]
+    format: once::Format,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args: Args = once::parse_args();
     omswatch_common::telemetry::init();
     let identity = IdentitySources {
         env: Arc::new(ProcessEnv),
@@ -204,8 +211,7 @@ async fn main() -> anyhow::Result<()> {
     let region = args.region.clone().unwrap_or_default();
     let mut reporter = Reporter::new(node.clone(), region, interval_ms, probes);
     if args.once {
-        println!("{:#?}", reporter.build().await);
-        return Ok(());
+        once::exit(&reporter.build().await, args.format);
     }
     let collector = args.collector.clone().context(
         "no collector given: pass --collector https://HOST:9470 (with --ca, --cert, --key) or set OMSWATCH_COLLECTOR",

@@ -8,8 +8,11 @@
 //!   `.tar.gz`;
 //! - [`certs`]: `omswatch certs`, minting with [`omswatch_common::identity::mint`];
 //! - [`history`]: `omswatch history`, the timeline kept in the collector's store.
+//! - [`check`]: `omswatch check`, no collector: config.yaml files and the MetaDB
+//!   read once and diagnosed without agents, shown by the same views.
 pub mod bundle_archive;
 pub mod certs;
+pub mod check;
 pub mod connect;
 pub mod failure;
 pub mod history;

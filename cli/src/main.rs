@@ -1,31 +1,31 @@
 //! `omswatch`: the operator's command. `omswatch status` answers "what is wrong
 //! with my OMS cluster, and what do I do" in one call to the collector;
+//! `omswatch check` answers its cluster-wide half with nothing deployed;
 //! `omswatch bundle` packs everything OMS support asks for into one file;
 //! `omswatch certs` mints the certificates of mutual TLS. The pieces (how the
 //! CLI reaches the collector, the views, the bundle archive) live in the
 //! `omswatch_cli` library beside this file.
 
-use std::process::ExitCode;
-use std::time::Duration;
-
 use std::io::{IsTerminal, Write};
-use std::path::Path;
-use std::time::SystemTime;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use omswatch_cli::bundle_archive::{self, Meta, output, tar_gz};
 use omswatch_cli::certs::{self, CertsCommand};
+use omswatch_cli::check::{self, CheckOptions};
 use omswatch_cli::connect::{ConnectArgs, Connection, client};
 use omswatch_cli::failure;
 use omswatch_cli::history;
-use omswatch_cli::views;
-use omswatch_common::findings::Code;
+use omswatch_cli::views::{self, Format};
 use omswatch_common::proto::v1::{Bundle, BundleRequest, ForgetNodeRequest, StatusRequest};
 use omswatch_common::telemetry::chain;
 use omswatch_common::views::status_json;
+use omswatch_metadb::{MetaDbTls, MetaDbTlsMode};
 
 /// Exit code for an unreachable collector, a refusal or bad usage.
-const EXIT_UNUSABLE: u8 = 3;
+const EXIT_UNUSABLE: u8 = views::EXIT_UNUSABLE;
 
 /// omswatch: watch an OceanBase Migration Service (OMS) cluster.
 ///
@@ -33,8 +33,11 @@ const EXIT_UNUSABLE: u8 = 3;
 /// (--cert, --key, from `omswatch certs operator`) or --token-file, or set
 /// OMSWATCH_CA, OMSWATCH_CERT, OMSWATCH_KEY, OMSWATCH_TOKEN_FILE.
 ///
-/// Exit codes of `status`: 0 nothing above info, 1 warnings, 2 critical findings,
-/// 3 collector unreachable, refused, or bad usage.
+/// Exit codes of `status` and `check`: 0 nothing above info, 1 warnings,
+/// 2 critical findings, 3 collector unreachable, refused, or bad usage.
+///
+/// No collector yet? `omswatch check --oms-config config.yaml` checks a cluster
+/// from its config.yaml files and MetaDB alone.
 #[derive(Debug, Parser)]
 #[command(version, about, verbatim_doc_comment)]
 struct Cli {
@@ -93,6 +96,39 @@ enum Command {
         #[command(flatten)]
         connect: ConnectArgs,
     },
+    /// Check a cluster with nothing deployed: each region's config.yaml and the
+    /// MetaDB it names, read once (runbook steps 4 and 5: host rows ONLINE,
+    /// heartbeats current; the OMS installer's config.yaml rules). No collector,
+    /// no certificate, no root; nothing is written. Node-side checks
+    /// (supervisord, `hostname -i` vs OMS_HOST_IP) need `omswatch-agent --once`
+    /// on each server, or a collector.
+    ///
+    /// Example: omswatch check --oms-config /data/oms/hz/config.yaml \
+    ///              --oms-config /data/oms/sh/config.yaml
+    /// Exit codes: as status (0, 1 warnings, 2 critical, 3 bad usage).
+    #[command(verbatim_doc_comment)]
+    Check {
+        /// A region's OMS config.yaml; repeat once per region. Its oms_meta_* keys
+        /// name the MetaDB (the password is read there and never printed).
+        #[arg(long = "oms-config", value_name = "PATH", required = true)]
+        oms_configs: Vec<PathBuf>,
+        /// table for people, json for scripts (the shape of `status`: docs/STATUS_JSON.md).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Give up on the MetaDB after this long (every region is read at once).
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        metadb_timeout: Duration,
+        /// A supervisor heartbeat older than this is stale.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        heartbeat_stale: Duration,
+        /// TLS towards the MetaDB, in the MySQL client's --ssl-mode words: disable,
+        /// preferred, required, verify_ca, verify_identity.
+        #[arg(long, default_value = "preferred", value_name = "MODE")]
+        metadb_tls_mode: MetaDbTlsMode,
+        /// CA (PEM) the MetaDB's certificate must chain to (with verify_ca or verify_identity).
+        #[arg(long, value_name = "FILE")]
+        metadb_tls_ca: Option<PathBuf>,
+    },
     /// Write a support bundle (.tar.gz): status, findings, MetaDB rows, each
     /// node's supervisor/identity/health/config, secrets redacted.
     ///
@@ -125,7 +161,8 @@ enum Command {
         #[command(flatten)]
         connect: ConnectArgs,
     },
-    /// Explain a finding code: what it means, why it happens, how to fix it.
+    /// Explain a finding code: what it means, why it happens, how to fix it,
+    /// and which findings it can explain or be explained by.
     ///
     /// Example: omswatch explain DUPLICATE_OMS_HOST_IP   (or --all)
     #[command(verbatim_doc_comment)]
@@ -152,12 +189,6 @@ enum Command {
     Certs(CertsCommand),
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Table,
-    Json,
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -173,6 +204,25 @@ async fn main() -> ExitCode {
             format,
             timeout,
         } => status(&connect, format, timeout).await,
+        Command::Check {
+            oms_configs,
+            format,
+            metadb_timeout,
+            heartbeat_stale,
+            metadb_tls_mode,
+            metadb_tls_ca,
+        } => {
+            let options = CheckOptions {
+                configs: oms_configs,
+                metadb_timeout,
+                metadb_tls: MetaDbTls {
+                    mode: metadb_tls_mode,
+                    ca: metadb_tls_ca,
+                },
+                heartbeat_stale,
+            };
+            ExitCode::from(check::print(&options, format).await)
+        }
         Command::Bundle {
             connect,
             output,
@@ -221,7 +271,9 @@ async fn main() -> ExitCode {
             print!("{}", omswatch_common::findings::catalogue::markdown());
             ExitCode::SUCCESS
         }
-        Command::Explain { code, all, .. } => explain(code.as_deref(), all),
+        Command::Explain { code, all, .. } => {
+            ExitCode::from(views::explain::print(code.as_deref(), all))
+        }
     }
 }
 
@@ -430,35 +482,4 @@ fn unusable(message: &str) -> ExitCode {
         "Is omswatch-collector running there? Pass --collector URL or set OMSWATCH_COLLECTOR."
     );
     ExitCode::from(EXIT_UNUSABLE)
-}
-
-fn explain(code: Option<&str>, all: bool) -> ExitCode {
-    let codes: Vec<Code> = match (code, all) {
-        (_, true) => Code::ALL.to_vec(),
-        (Some(name), false) => match Code::parse(name) {
-            Some(code) => vec![code],
-            None => {
-                let known: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
-                eprintln!(
-                    "omswatch: unknown finding code {name:?}; known codes: {}",
-                    known.join(", ")
-                );
-                return ExitCode::from(EXIT_UNUSABLE);
-            }
-        },
-        (None, false) => {
-            eprintln!(
-                "omswatch: name a finding code, e.g. `omswatch explain NODE_SILENT`, or pass --all"
-            );
-            return ExitCode::from(EXIT_UNUSABLE);
-        }
-    };
-    for code in codes {
-        let e = code.entry();
-        println!(
-            "{} ({})\n  means: {}\n  cause: {}\n  fix:   {}\n",
-            e.code, e.severity, e.meaning, e.cause, e.remedy
-        );
-    }
-    ExitCode::SUCCESS
 }

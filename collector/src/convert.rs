@@ -1,7 +1,8 @@
-//! Domain → wire: the diagnosis as a proto `ClusterStatus`. Remedies are filled
-//! here from the catalogue, the one source of their text.
+//! Domain → wire, the collector's part: the status of `omswatch_common::wire` plus
+//! what only the collector knows (since when each finding is active, from the
+//! timeline; how its store is), and timeline events.
 
-use omswatch_common::diagnose::{Diagnosis, NodeView};
+use omswatch_common::diagnose::Diagnosis;
 use omswatch_common::findings::Finding;
 use omswatch_common::proto::v1 as pb;
 
@@ -15,20 +16,13 @@ pub fn cluster_status(
     since: &dyn Fn(&Finding) -> Option<i64>,
     store: pb::StoreStatus,
 ) -> pb::ClusterStatus {
-    pb::ClusterStatus {
-        nodes: diagnosis.nodes.iter().map(node).collect(),
-        findings: diagnosis
-            .findings
-            .iter()
-            .map(|f| pb::Finding {
-                since_unix_ms: since(f),
-                ..finding(f)
-            })
-            .collect(),
-        generated_at_unix_ms: now_unix_ms,
-        collector_version: crate::VERSION.to_string(),
-        store: Some(store),
+    let mut status = omswatch_common::wire::cluster_status(diagnosis, now_unix_ms, crate::VERSION);
+    // `wire` maps findings one to one, in order.
+    for (wire, finding) in status.findings.iter_mut().zip(&diagnosis.findings) {
+        wire.since_unix_ms = since(finding);
     }
+    status.store = Some(store);
+    status
 }
 
 /// The wire form of a timeline event.
@@ -48,76 +42,5 @@ pub fn event(e: Event) -> pb::TimelineEvent {
         region: e.region,
         collector: e.collector,
         raised_at_unix_ms: e.raised_at_unix_ms,
-    }
-}
-
-fn node(view: &NodeView) -> pb::NodeStatus {
-    pb::NodeStatus {
-        name: view.name.clone(),
-        oms_host_ip: view.oms_host_ip.clone(),
-        hostname_ips: view.hostname_ips.clone(),
-        state: view.state.as_str().to_string(),
-        components: view
-            .components
-            .iter()
-            .map(|(name, state)| pb::ComponentState {
-                name: name.clone(),
-                state: state.clone(),
-            })
-            .collect(),
-        host_status: view.host_status.clone(),
-        heartbeat_age_s: view.heartbeat_age_s,
-        last_report_age_s: Some(view.last_report_age_s),
-        region: view.region.clone(),
-        hostname: view.hostname.clone(),
-    }
-}
-
-fn finding(f: &Finding) -> pb::Finding {
-    pb::Finding {
-        code: f.code.as_str().to_string(),
-        severity: f.severity().as_str().to_string(),
-        nodes: f.nodes.clone(),
-        message: f.message.clone(),
-        remedy: f.remedy(),
-        evidence: f
-            .evidence
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        id: f.id.clone(),
-        caused_by: f.caused_by.clone().unwrap_or_default(),
-        explains: f.explains.clone(),
-        since_unix_ms: None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use omswatch_common::findings::Code;
-
-    #[test]
-    fn findings_carry_id_root_and_folded_symptoms() {
-        let mut root = Finding::on_node(Code::ComponentNotRunning, "n1", "n1: x is STOPPED")
-            .with("program", "oms_drc_supervisor");
-        root.id = "COMPONENT_NOT_RUNNING/n1/oms_drc_supervisor".into();
-        root.explains = vec!["HEARTBEAT_STALE/10.0.0.11".into()];
-        let mut symptom = Finding::new(Code::HeartbeatStale, "stale").with("ip", "10.0.0.11");
-        symptom.id = "HEARTBEAT_STALE/10.0.0.11".into();
-        symptom.caused_by = Some(root.id.clone());
-        let diagnosis = Diagnosis {
-            nodes: Vec::new(),
-            findings: vec![root, symptom],
-        };
-        let status = cluster_status(&diagnosis, 1, &|_| None, pb::StoreStatus::default());
-        let (r, s) = (&status.findings[0], &status.findings[1]);
-        assert_eq!(r.id, "COMPONENT_NOT_RUNNING/n1/oms_drc_supervisor");
-        assert_eq!(
-            (r.caused_by.as_str(), r.explains.as_slice()),
-            ("", &[s.id.clone()][..])
-        );
-        assert_eq!(s.caused_by, r.id);
-        assert!(s.explains.is_empty());
     }
 }

@@ -5,7 +5,7 @@
 //! agents ─gRPC→ [`ingest`] (checks each report against
 //! [`omswatch_common::limits`]) ─channel→ [`state`] (one aggregator task, owns the
 //! latest reports, configs and MetaDB rows) ←channel─ [`poll`] (every tick: each
-//! changed config.yaml through [`configs`], the MetaDB through [`metadb`], then the
+//! changed config.yaml through [`configs`], the MetaDB through [`omswatch_metadb`], then the
 //! diagnosis to the timeline); [`store`] keeps what survives a restart (every node's
 //! last report, written by its writer off the ingest path; the timeline; [`persist`]
 //! is the old state file, imported once); [`query`] asks [`state`] for a
@@ -29,7 +29,6 @@ pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod listener;
-pub mod metadb;
 pub mod metrics;
 pub mod persist;
 pub mod poll;

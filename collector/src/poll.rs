@@ -1,6 +1,6 @@
 //! The poller: every tick it re-reads each region's config.yaml that changed
 //! ([`crate::configs`], parsed on a blocking thread), reads the
-//! MetaDB ([`crate::metadb`]), hands both to the aggregator ([`crate::state`]),
+//! MetaDB ([`omswatch_metadb`]), hands both to the aggregator ([`crate::state`]),
 //! logs the findings that appeared or cleared, and hands the diagnosis to the
 //! timeline ([`crate::store::timeline`], which records it without making this
 //! task wait). One task, started by [`crate::server::run`]; a MetaDB that hangs
@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use omswatch_common::diagnose::diagnose;
 use omswatch_common::findings::Finding;
 use omswatch_common::snapshot::RegionInput;
+use omswatch_metadb::MetaDbReader;
 
 use crate::configs::ConfigFiles;
-use crate::metadb::MetaDbReader;
 use crate::settings::Settings;
 use crate::state::StateHandle;
 use crate::store::timeline::{Observation, TimelineHandle};

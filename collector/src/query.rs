@@ -12,11 +12,12 @@ use omswatch_common::snapshot::Snapshot;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{self, Authorizer};
+use crate::bundle;
+use crate::convert;
 use crate::state::{Forgotten, StateHandle};
 use crate::store::Store;
 use crate::store::events::HistoryFilter;
 use crate::store::timeline::TimelineHandle;
-use crate::{bundle, convert};
 
 /// The gRPC Query service (cheap to clone: handles only; the HTTP views share it).
 #[derive(Clone)]

@@ -4,7 +4,6 @@
 
 mod checks;
 mod http_listen;
-mod metadb_tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use http_listen::{BadHttpListen, DEFAULT_HTTP_LISTEN, HttpListen};
-pub use metadb_tls::{MetaDbTls, MetaDbTlsMode, UnknownTlsMode};
+pub use omswatch_metadb::{MetaDbTls, MetaDbTlsMode, UnknownTlsMode};
 
 /// Default for [`Settings::retention`]: 30 days of timeline.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use omswatch_common::proto::v1::NodeReport;
-use omswatch_common::snapshot::{NodeObservation, RegionInput, Snapshot, Thresholds};
+use omswatch_common::snapshot::{NodeObservation, RegionInput, Scope, Snapshot, Thresholds};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::store::writer::ReportSink;
@@ -124,6 +124,7 @@ pub fn spawn(
                         nodes: nodes.values().cloned().collect(),
                         regions: regions.clone(),
                         thresholds,
+                        scope: Scope::Cluster,
                     };
                     let _ = reply.send(snapshot); // the asker may have gone; nothing to do.
                 }

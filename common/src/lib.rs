@@ -8,6 +8,7 @@
 //! - [`diagnose`]: the pure function from a snapshot to findings and node states,
 //! - [`findings`]: the one catalogue of finding codes every view renders,
 //! - [`views`]: the views two programs share (the status JSON of the CLI and the HTTP API).
+//! - [`wire`]: a diagnosis as the proto `ClusterStatus` every view renders.
 pub mod diagnose;
 pub mod findings;
 pub mod identity;
@@ -20,3 +21,4 @@ pub mod snapshot;
 pub mod telemetry;
 pub mod tls;
 pub mod views;
+pub mod wire;

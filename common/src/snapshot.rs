@@ -17,6 +17,26 @@ pub struct Snapshot {
     pub regions: Vec<RegionInput>,
     /// Tunable limits.
     pub thresholds: Thresholds,
+    /// What the snapshot covers, and so which rules may speak (see
+    /// [`Scope::judges`]).
+    pub scope: Scope,
+}
+
+/// What a snapshot covers. Findings that only the whole picture can justify are
+/// left out of a partial one: without agents, a server that sends no report is
+/// not a finding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// The collector's: every region's config.yaml, the MetaDB, and the reports of
+    /// the agents that are meant to run on every OMS server.
+    #[default]
+    Cluster,
+    /// `omswatch check`'s: the regions' config.yaml files and the MetaDB, no agent
+    /// at all (steps 4 and 5 of the runbook and the installer's rules).
+    NoAgents,
+    /// `omswatch-agent --once`'s: one node's report and its own config.yaml, no
+    /// MetaDB, no other node nor region (steps 2 and 3 of the runbook).
+    OneNode,
 }
 
 /// The latest report of one node.

@@ -11,6 +11,7 @@
 //!   shipped alert rules;
 //! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port;
 //! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector;
+//! - [`deployment`]: a seeded MetaDB and two regions' config.yaml, no agent (for `omswatch check`);
 //! - [`TrackedChild`] owns every long-running process the pieces start: dropping it kills the
 //!   process with everything it started and reaps it;
 //! - [`standalone`] runs a collector alone, over TLS on loopback.
@@ -25,6 +26,7 @@
 pub mod bins;
 pub mod cluster;
 pub mod curl;
+pub mod deployment;
 pub mod host_lock;
 pub mod mariadb;
 pub mod netns;
@@ -57,6 +59,7 @@ pub fn sweep_leftovers() -> anyhow::Result<Vec<u32>> {
     let slots = netns::sweep_unowned_slots()?;
     for prefix in [
         cluster::DIR_PREFIX,
+        deployment::DIR_PREFIX,
         supervisord::DIR_PREFIX,
         mariadb::INSTANCE_DIR_PREFIX,
         prometheus::DIR_PREFIX,

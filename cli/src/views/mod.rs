@@ -1,13 +1,27 @@
 //! Views of a `ClusterStatus`: a table for a person at 3 a.m., and the exit code it shares
 //! with the JSON for scripts (which lives in [`omswatch_common::views::status_json`], since
 //! the collector's `GET /api/v1/status` serves the very same document); and of the timeline
-//! ([`history`]).
+//! ([`history`]); and [`explain`], one finding code in words.
 
+pub mod explain;
 pub mod history;
 pub mod printable;
 pub mod table;
 
 use omswatch_common::proto::v1::ClusterStatus;
+
+/// `--format` of `status` and `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The table for people.
+    Table,
+    /// The documented JSON for scripts (docs/STATUS_JSON.md).
+    Json,
+}
+
+/// Exit code for bad usage (and, for commands that reach the collector, an
+/// unreachable collector or a refusal).
+pub const EXIT_UNUSABLE: u8 = 3;
 
 /// `omswatch status` exit code: 0 nothing above info, 1 warnings, 2 critical.
 pub fn exit_code(status: &ClusterStatus) -> u8 {

@@ -67,10 +67,14 @@ pub fn sanitized(status: &pb::ClusterStatus) -> pb::ClusterStatus {
             &mut finding.severity,
             &mut finding.message,
             &mut finding.remedy,
+            &mut finding.id,
+            &mut finding.caused_by,
         ] {
             clean(text);
         }
         finding.nodes.iter_mut().for_each(clean);
+        finding.explains.iter_mut().for_each(clean);
+        finding.evidence.values_mut().for_each(clean);
     }
     status
 }

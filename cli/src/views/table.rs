@@ -1,9 +1,13 @@
-//! The human view: one line per node, then findings most severe first, each
-//! with its fix. Plain text, no colour codes, so it pastes into a ticket.
+//! The human view: one line per node, then the PROBLEMS: each root cause, most
+//! severe first, with its fix and the symptoms folded under it; the first
+//! problem's fix on top ("Fix first"). Plain text, no colour codes, so it pastes
+//! into a ticket. The grouping and ranking are common's
+//! ([`omswatch_common::findings::problems`]), so every view agrees on what to fix first.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use omswatch_common::findings::problems::{self, Problem};
 use omswatch_common::proto::v1 as pb;
 
 const HEADERS: [&str; 8] = [
@@ -17,50 +21,79 @@ const HEADERS: [&str; 8] = [
     "COMPONENTS",
 ];
 
-/// The table text of a status.
+/// What `omswatch status` says when the collector knows no node.
+const NO_AGENT: &str = "No agent has reported yet. Deploy omswatch-agent in each OMS container (see deploy/README.md).";
+
+/// What a table is of: its first line, and what stands in place of the nodes
+/// table when no node reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Heading<'a> {
+    /// The first line's subject, e.g. `omswatch status of https://10.0.0.5:9470`.
+    pub title: &'a str,
+    /// Said instead of the nodes table when there is no node.
+    pub no_nodes: &'a str,
+}
+
+/// The table text of a status from `collector`.
 pub fn render(status: &pb::ClusterStatus, collector: &str) -> String {
+    let title = format!(
+        "omswatch status of {}",
+        super::printable::printable(collector)
+    );
+    render_with(
+        status,
+        &Heading {
+            title: &title,
+            no_nodes: NO_AGENT,
+        },
+    )
+}
+
+/// The table text of a status, under `heading`.
+pub fn render_with(status: &pb::ClusterStatus, heading: &Heading<'_>) -> String {
     let status = &super::printable::sanitized(status);
-    let collector = super::printable::printable(collector);
+    let problems = problems::problems(&status.findings);
     let mut out = String::new();
-    let _ = writeln!(out, "omswatch status of {collector}: {}", summary(status));
+    let _ = writeln!(out, "{}: {}", heading.title, summary(status, &problems));
     if let Some(store) = status.store.as_ref().filter(|s| !s.up) {
         let _ = writeln!(
             out,
             "STORE DOWN: {} is not written ({}); reports and the timeline are kept in memory until it is back",
-            super::printable::printable(&store.location),
-            super::printable::printable(&store.error)
+            store.location, store.error
         );
+    }
+    if let Some(first) = problems.first() {
+        let _ = writeln!(out, "Fix first: {}", first.root.remedy);
     }
     out.push('\n');
     if status.nodes.is_empty() {
-        out.push_str("No agent has reported yet. Deploy omswatch-agent in each OMS container (see deploy/README.md).\n");
+        let _ = writeln!(out, "{}", heading.no_nodes);
     } else {
         out.push_str(&regions_tables(&status.nodes));
     }
     out.push('\n');
-    if status.findings.is_empty() {
+    if problems.is_empty() {
         out.push_str("No findings: every check of the OMS runbook passes.\n");
     } else {
         let _ = writeln!(
             out,
-            "FINDINGS (most severe first; `omswatch explain CODE` tells more)"
+            "PROBLEMS (root causes, most severe first; `omswatch explain CODE` tells more)"
         );
-        for f in &status.findings {
-            out.push_str(&finding(f, status.generated_at_unix_ms));
+        for (i, p) in problems.iter().enumerate() {
+            out.push_str(&problem(i + 1, p, status.generated_at_unix_ms));
         }
     }
     out
 }
 
-fn summary(status: &pb::ClusterStatus) -> String {
-    let count = |s: &str| status.findings.iter().filter(|f| f.severity == s).count();
+/// `3 nodes (1 down); 2 problems (2 critical, 0 warning), 2 more findings folded under them`.
+fn summary(status: &pb::ClusterStatus, problems: &[Problem<'_>]) -> String {
+    let text = problems::summary(problems);
+    if status.nodes.is_empty() {
+        return text;
+    }
     let down = status.nodes.iter().filter(|n| n.state == "DOWN").count();
-    format!(
-        "{} nodes ({down} down), {} critical, {} warning findings",
-        status.nodes.len(),
-        count("critical"),
-        count("warning")
-    )
+    format!("{} nodes ({down} down); {text}", status.nodes.len())
 }
 
 /// One table, or one per region when nodes belong to several.
@@ -151,23 +184,49 @@ fn row(n: &pb::NodeStatus) -> [String; 8] {
     ]
 }
 
-fn finding(f: &pb::Finding, now_unix_ms: i64) -> String {
-    let nodes = if f.nodes.is_empty() {
-        String::new()
-    } else {
-        format!("  [{}]", f.nodes.join(", "))
+/// One root cause: its fix, what it explains, then each symptom indented.
+fn problem(number: usize, p: &Problem<'_>, now_unix_ms: i64) -> String {
+    let root = p.root;
+    let mut out = format!(
+        "\n{number}. {}\n   {}\n   fix: {}\n",
+        headline(root, now_unix_ms),
+        root.message,
+        root.remedy
+    );
+    if p.symptoms.is_empty() {
+        return out;
+    }
+    let ids: Vec<&str> = p
+        .symptoms
+        .iter()
+        .map(|s| if s.id.is_empty() { &s.code } else { &s.id })
+        .map(String::as_str)
+        .collect();
+    let _ = writeln!(out, "   explains: {}", ids.join(", "));
+    for s in &p.symptoms {
+        let _ = writeln!(
+            out,
+            "     {}\n       {}",
+            headline(s, now_unix_ms),
+            problems::under_root(&s.message, &root.id)
+        );
+    }
+    out
+}
+
+/// `CRITICAL  CODE  [nodes]`, or `[ip X]` for a finding about an IP no node stands behind.
+fn headline(f: &pb::Finding, now_unix_ms: i64) -> String {
+    let nodes = match (f.nodes.is_empty(), f.evidence.get("ip")) {
+        (false, _) => format!("  [{}]", f.nodes.join(", ")),
+        (true, Some(ip)) => format!("  [ip {ip}]"),
+        (true, None) => String::new(),
     };
+    // How long it has been active, from the collector's timeline (absent in `check`).
     let since = f
         .since_unix_ms
         .map(|since| format!("  for {}", active_for(now_unix_ms.saturating_sub(since))))
         .unwrap_or_default();
-    format!(
-        "\n{:<8}  {}{nodes}{since}\n  {}\n  fix: {}\n",
-        f.severity.to_uppercase(),
-        f.code,
-        f.message,
-        f.remedy
-    )
+    format!("{:<8}  {}{nodes}{since}", f.severity.to_uppercase(), f.code)
 }
 
 /// A duration for people, two units at most: `45s`, `12m`, `3h 5m`, `2d 4h`.
@@ -204,10 +263,8 @@ mod tests {
                 nodes: vec!["n1".into()],
                 message: "n1: oms_console is STOPPED".into(),
                 remedy: "supervisorctl restart oms_console".into(),
-                since_unix_ms: Some(1_000),
                 ..Default::default()
             }],
-            generated_at_unix_ms: 1_000 + 12 * 60_000 + 5_000,
             ..Default::default()
         };
         let text = render(&status, "http://c:9470");
@@ -221,11 +278,80 @@ mod tests {
         );
         assert!(text.contains("0/1 RUNNING (oms_console STOPPED)"), "{text}");
         assert!(
-            text.contains("CRITICAL  COMPONENT_NOT_RUNNING  [n1]  for 12m"),
+            text.contains("CRITICAL  COMPONENT_NOT_RUNNING  [n1]"),
             "{text}"
         );
         assert!(
             text.contains("fix: supervisorctl restart oms_console"),
+            "{text}"
+        );
+    }
+
+    fn finding(code: &str, severity: &str, id: &str, caused_by: &str) -> pb::Finding {
+        pb::Finding {
+            code: code.into(),
+            severity: severity.into(),
+            id: id.into(),
+            caused_by: caused_by.into(),
+            message: format!("{code} seen"),
+            remedy: format!("fix {code}"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn problems_lead_with_the_fix_and_fold_their_symptoms() {
+        let dup = "DUPLICATE_OMS_HOST_IP/10.0.0.11";
+        let mut mismatch = finding("OMS_HOST_IP_MISMATCH", "critical", "M/n2", dup);
+        mismatch.message = format!("n2: wrong IP (caused by {dup})");
+        let mut silent = finding("CM_NODE_NOT_REPORTING", "warning", "C/10.0.0.12", dup);
+        silent.message = format!("10.0.0.12 unreported (probably caused by {dup})");
+        let mut root = finding("DUPLICATE_OMS_HOST_IP", "critical", dup, "");
+        root.explains = vec!["M/n2".into(), "C/10.0.0.12".into()];
+        let status = pb::ClusterStatus {
+            findings: vec![
+                finding("COMPONENT_NOT_RUNNING", "critical", "R/n3", ""),
+                root,
+                mismatch,
+                silent,
+            ],
+            ..Default::default()
+        };
+        let text = render(&status, "c");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "Fix first: fix COMPONENT_NOT_RUNNING", "{text}");
+        assert!(
+            lines[0]
+                .ends_with("2 problems (2 critical, 0 warning), 2 more findings folded under them"),
+            "{text}"
+        );
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {text}"))
+        };
+        assert!(
+            at("1. CRITICAL  COMPONENT_NOT_RUNNING") < at("2. CRITICAL  DUPLICATE_OMS_HOST_IP")
+        );
+        assert!(text.contains("   explains: M/n2, C/10.0.0.12\n"), "{text}");
+        assert!(
+            text.contains("\n     CRITICAL  OMS_HOST_IP_MISMATCH\n       n2: wrong IP\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("       10.0.0.12 unreported (probably caused by it)\n"),
+            "{text}"
+        );
+        // Symptoms are no problems of their own, and their fixes are the root's.
+        assert_eq!(text.matches("OMS_HOST_IP_MISMATCH").count(), 1, "{text}");
+        assert!(!text.contains("fix OMS_HOST_IP_MISMATCH"), "{text}");
+    }
+
+    #[test]
+    fn no_findings_no_fix_first() {
+        let text = render(&pb::ClusterStatus::default(), "c");
+        assert!(!text.contains("Fix first"), "{text}");
+        assert!(
+            text.contains("No findings") && text.contains("No agent"),
             "{text}"
         );
     }
@@ -237,6 +363,37 @@ mod tests {
         assert_eq!(active_for(3 * 3_600_000 + 5 * 60_000), "3h 5m");
         assert_eq!(active_for(2 * 86_400_000 + 4 * 3_600_000), "2d 4h");
         assert_eq!(active_for(-5), "0s");
+    }
+
+    #[test]
+    fn a_root_says_how_long_it_has_been_active_and_a_down_store_is_said() {
+        let status = pb::ClusterStatus {
+            findings: vec![pb::Finding {
+                code: "COMPONENT_NOT_RUNNING".into(),
+                severity: "critical".into(),
+                nodes: vec!["n1".into()],
+                message: "n1: oms_console is STOPPED".into(),
+                remedy: "supervisorctl restart oms_console".into(),
+                since_unix_ms: Some(1_000),
+                ..Default::default()
+            }],
+            generated_at_unix_ms: 1_000 + 12 * 60_000 + 5_000,
+            store: Some(pb::StoreStatus {
+                location: "sqlite:///x.db".into(),
+                up: false,
+                error: "disk full".into(),
+            }),
+            ..Default::default()
+        };
+        let text = render(&status, "http://c:9470");
+        assert!(
+            text.contains("CRITICAL  COMPONENT_NOT_RUNNING  [n1]  for 12m"),
+            "{text}"
+        );
+        assert!(
+            text.contains("STORE DOWN: sqlite:///x.db is not written (disk full)"),
+            "{text}"
+        );
     }
 
     #[test]

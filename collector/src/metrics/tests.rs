@@ -100,6 +100,7 @@ fn snapshot(nodes: Vec<NodeObservation>, metadb_up: bool) -> Snapshot {
         regions: vec![region(&ips, metadb_up)],
         nodes,
         thresholds: Default::default(),
+        scope: Default::default(),
     }
 }
 

@@ -22,7 +22,9 @@ impl Settings {
         self.validate_thresholds()?;
         self.validate_limits()?;
         self.validate_transport()?;
-        self.metadb_tls.validate()?;
+        self.metadb_tls
+            .validate()
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         if self.oms_configs.is_empty() {
             return invalid(
                 "no OMS config.yaml given: pass --oms-config /path/to/config.yaml (once per region) or set oms_configs in --config",

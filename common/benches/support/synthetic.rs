@@ -6,7 +6,7 @@
 use omswatch_common::oms_config;
 use omswatch_common::proto::v1::{Identity, NodeReport, Program, Resources, SupervisorStatus};
 use omswatch_common::snapshot::{
-    HeartbeatRow, HostRow, MetaDbView, NodeObservation, RegionInput, Snapshot, Thresholds,
+    HeartbeatRow, HostRow, MetaDbView, NodeObservation, RegionInput, Scope, Snapshot, Thresholds,
 };
 
 pub const NOW: i64 = 1_800_000_000_000;
@@ -89,5 +89,6 @@ pub fn snapshot(n: usize) -> Snapshot {
             metadb: Some(metadb),
         }],
         thresholds: Thresholds::default(),
+        scope: Scope::Cluster,
     }
 }

@@ -5,7 +5,9 @@
 //! `liveness`, `identity`, `regions`, `metadb`, `metadb_rows`, `components`;
 //! the node's own health: `health`, `resources`); `context` indexes the
 //! snapshot once (live nodes, regions, who claims which IP) so rules stay short.
-//! After the rules, `fold` gives each finding its id and folds symptoms under
+//! After the rules, the snapshot's [`crate::snapshot::Scope`] drops what a
+//! partial snapshot cannot justify (`scope`: no CM_NODE_NOT_REPORTING without
+//! agents), then `fold` gives each finding its id and folds symptoms under
 //! their root cause, by the links of [`crate::findings::causes`].
 //! Nothing here does I/O or reads a clock: the snapshot carries `now`.
 
@@ -24,6 +26,7 @@ mod metadb;
 mod metadb_rows;
 mod regions;
 mod resources;
+mod scope;
 mod views;
 
 #[cfg(test)]
@@ -66,6 +69,7 @@ pub(crate) fn diagnose_with(snapshot: &Snapshot, links: &[findings::causes::Link
     components::check(&ctx, &mut out);
     health::check(&ctx, &mut out);
     resources::check(&ctx, &mut out);
+    out.retain(|f| snapshot.scope.judges(f.code));
     findings::sort(&mut out);
     fold::fold(&ctx, &mut out, links);
     let nodes = views::node_views(&ctx, &out);

@@ -16,6 +16,7 @@ mod metadb_rows;
 mod node_config;
 mod node_resources;
 mod runbook;
+mod scope;
 mod two_regions;
 
 const NOW: i64 = 1_000_000_000;
@@ -103,6 +104,7 @@ fn cluster(ips: &[&str]) -> Snapshot {
             }),
         }],
         thresholds: Thresholds::default(),
+        scope: Scope::Cluster,
     }
 }
 

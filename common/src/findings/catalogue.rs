@@ -148,9 +148,9 @@ catalogue! {
         cause: "supervisord is not running in the container, or its socket/port differs from what the agent reads in supervisord.conf.",
         remedy: "In the OMS container on {node}: check `supervisorctl status`; if supervisord is not running, restart the container; else point the agent at it with --supervisor URL.";
     MetadbUnreachable => "METADB_UNREACHABLE", Critical, Degraded,
-        meaning: "The collector cannot read the MetaDB: connect, login, database or table missing.",
+        meaning: "omswatch (the collector, or `omswatch check`) cannot read the MetaDB: connect, login, database or table missing.",
         cause: "The MetaDB (oms_meta_host) is down or unreachable, the credentials in config.yaml are wrong, or the deployment did not create the databases.",
-        remedy: "Check that `mysql -h{host} -P{port} -u{user} -p` works from the collector's host and that {target} exists; fix oms_meta_* in {file}.";
+        remedy: "Check that `mysql -h{host} -P{port} -u{user} -p` works from the host omswatch runs on and that {target} exists; fix oms_meta_* in {file}.";
     ConfigInvalid => "CONFIG_INVALID", Critical, Degraded,
         meaning: "A config.yaml cannot be read or parsed, or lacks a required key.",
         cause: "A hand edit broke the YAML, or the deployment left required keys out.",

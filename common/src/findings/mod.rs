@@ -2,11 +2,14 @@
 //!
 //! Every view (table, JSON, gRPC, `omswatch explain`) takes code text, severity and
 //! remedy from [`catalogue`]; nothing restates them. [`causes`] says which
-//! codes explain which; [`id`] names each finding stably across ticks.
+//! codes explain which; [`id`] names each finding stably across ticks;
+//! [`problems`] groups a status's findings under their root causes, the one to
+//! fix first leading.
 
 pub mod catalogue;
 pub mod causes;
 pub mod id;
+pub mod problems;
 
 pub use catalogue::{Code, Entry, NodeImpact, Severity};
 

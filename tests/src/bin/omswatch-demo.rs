@@ -1,5 +1,6 @@
 //! The demo behind `scripts/demo.sh`: a real 3-node cluster with two deployment
-//! mistakes, then `omswatch status` as an operator would run it.
+//! mistakes, then `omswatch status` as an operator would run it: two problems,
+//! the duplicated IP's symptoms folded under it, and what to fix first on top.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,6 +13,9 @@ async fn main() -> anyhow::Result<ExitCode> {
     let mut spec = ClusterSpec::healthy(3);
     spec.interval = Duration::from_secs(2);
     spec.nodes[1].oms_host_ip = OmsHostIp::OfNode(0);
+    // As on a real OMS: node 2's supervisor reports under node 1's IP, so its own
+    // IP has no heartbeat row.
+    spec.nodes[1].heartbeat_age_s = None;
     println!(
         "Starting a 3-node OMS-like cluster: MariaDB MetaDB, supervisord + omswatch-agent per node, collector..."
     );
@@ -20,8 +24,9 @@ async fn main() -> anyhow::Result<ExitCode> {
         println!("  {} ip {} (namespace {})", node.hostname, node.ip, node.ns);
         if i == 1 {
             println!(
-                "    started with OMS_HOST_IP={} (node 1's!)",
-                cluster.net.nodes()[0].ip
+                "    started with OMS_HOST_IP={} (node 1's!), so {} has no heartbeat row",
+                cluster.net.nodes()[0].ip,
+                node.ip
             );
         }
     }
@@ -33,6 +38,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             Duration::from_secs(30),
             |s| {
                 !find(s, "DUPLICATE_OMS_HOST_IP").is_empty()
+                    && !find(s, "HEARTBEAT_MISSING").is_empty()
                     && find(s, "COMPONENT_NOT_RUNNING")
                         .iter()
                         .any(|f| f["evidence"]["program"] == "oms_console")

@@ -7,11 +7,15 @@
 mod files;
 mod history;
 mod launch;
+mod once;
 mod pki;
+mod query;
 mod spec;
 
 pub use files::{CM_DB, HEARTBEAT_DB, META_PASSWORD, META_USER, heartbeat_db};
+pub use once::OnceRun;
 pub use pki::{CertFiles, Pki, TOKEN};
+pub use query::proto_finding;
 pub use spec::{
     ClusterSpec, ConfigEdit, NodeSpec, OmsHostIp, StoreKind, neutral_resource_thresholds,
     nginx_script, oms_programs_serving_health,

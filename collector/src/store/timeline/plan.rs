@@ -8,13 +8,15 @@ use omswatch_common::diagnose::Diagnosis;
 use omswatch_common::findings::Finding;
 use omswatch_common::snapshot::Snapshot;
 
-/// The timeline's identity of a finding: the same problem keeps it from tick
-/// to tick while its figures (ages, counts) change. Code, nodes and the
-/// evidence that names the subject (an IP, a program, a file and key, a
-/// MetaDB target, a path) — never ages or messages.
-///
-/// The one place to swap for the diagnosis's own `Finding::id` once it lands.
+/// The timeline's identity of a finding: the diagnosis's own stable id (code and
+/// subject, never ages or messages; see docs/FINDINGS.md), so the timeline, the
+/// status, the metrics and the notifications name a problem alike. A finding
+/// built without one (unit tests of rules) falls back to its code, nodes and the
+/// evidence that names its subject.
 pub fn finding_identity(f: &Finding) -> String {
+    if !f.id.is_empty() {
+        return f.id.clone();
+    }
     let subject: Vec<String> = ["ip", "program", "file", "key", "target", "path", "db"]
         .iter()
         .filter_map(|k| f.evidence.get(*k).map(|v| format!("{k}={v}")))

@@ -26,7 +26,7 @@ fn hz() -> String {
     region_config("hz", 0, true, &HZ)
 }
 
-fn sh() -> String {
+pub(super) fn sh() -> String {
     region_config("sh", 1, false, &SH)
 }
 
@@ -56,6 +56,7 @@ pub(super) fn healthy() -> Snapshot {
         nodes,
         regions: vec![region("hz.yaml", hz(), &HZ), region("sh.yaml", sh(), &SH)],
         thresholds: Thresholds::default(),
+        scope: Scope::Cluster,
     }
 }
 

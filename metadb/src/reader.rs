@@ -1,5 +1,5 @@
 //! The MetaDB reader: a thin sqlx shell that turns each region's tables into
-//! [`MetaDbView`] rows. Three queries per region per tick, whatever the number of
+//! [`MetaDbView`] rows (the collector's poller every tick, `omswatch check` once). Three queries per region per tick, whatever the number of
 //! nodes, plus one for its clock; ages are measured by the database's clock (`NOW()`), never ours.
 
 use std::collections::HashMap;
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use omswatch_common::oms_config::{MetaDbTarget, RegionConfig};
 
-use crate::settings::{MetaDbTls, MetaDbTlsMode};
+use crate::tls::{MetaDbTls, MetaDbTlsMode};
 use omswatch_common::snapshot::{DbClock, HeartbeatRow, HostRow, MetaDbFailure, MetaDbView};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow, MySqlSslMode};
 use sqlx::{ConnectOptions, Row};
@@ -164,6 +164,20 @@ impl MetaDbReader {
                 meta.host, meta.port, self.timeout
             )),
         }
+    }
+}
+
+/// The view of a region whose read did not finish (a caller's deadline): both
+/// tables fail with `reason`, named as [`MetaDbReader::read`] names them.
+pub fn unanswered(region: &RegionConfig, reason: &str) -> MetaDbView {
+    let failure = |db: &str, table: &str| MetaDbFailure {
+        target: target(&region.meta, db, table),
+        reason: reason.to_string(),
+    };
+    MetaDbView {
+        hosts: Err(failure(region.drc_cm_db.as_str(), "host")),
+        heartbeats: Err(failure(region.drc_cm_heartbeat_db.as_str(), "heart_beat")),
+        clock: None,
     }
 }
 

@@ -1,6 +1,6 @@
-//! TLS towards the MetaDB: the `metadb_tls` settings key (`mode`, `ca`) and
-//! the `--metadb-tls-mode` / `--metadb-tls-ca` flags. `metadb.rs` maps the mode
-//! to sqlx; this module only names and checks it.
+//! TLS towards the MetaDB: the collector's `metadb_tls` settings key (`mode`,
+//! `ca`) and its `--metadb-tls-mode` / `--metadb-tls-ca` flags. `reader.rs` maps
+//! the mode to sqlx; this module only names and checks it.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -8,9 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::SettingsError;
-
-/// How the collector secures its MetaDB connections.
+/// How MetaDB connections are secured.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetaDbTls {
@@ -99,16 +97,20 @@ impl FromStr for MetaDbTlsMode {
     }
 }
 
+/// A CA given with a mode that does not verify the MetaDB's certificate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "metadb_tls.ca is set but metadb_tls.mode is {0}, which does not check the MetaDB's certificate: \
+     use --metadb-tls-mode verify_ca (or verify_identity), or drop the CA"
+)]
+pub struct CaWithoutVerification(pub MetaDbTlsMode);
+
 impl MetaDbTls {
     /// A CA only matters when the certificate is verified; saying otherwise
     /// would let an operator believe the MetaDB is authenticated when it is not.
-    pub(super) fn validate(&self) -> Result<(), SettingsError> {
+    pub fn validate(&self) -> Result<(), CaWithoutVerification> {
         if self.ca.is_some() && !self.mode.verifies() {
-            return Err(SettingsError::Invalid(format!(
-                "metadb_tls.ca is set but metadb_tls.mode is {}, which does not check the MetaDB's certificate: \
-                 use --metadb-tls-mode verify_ca (or verify_identity), or drop the CA",
-                self.mode
-            )));
+            return Err(CaWithoutVerification(self.mode));
         }
         Ok(())
     }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use omswatch_collector::metadb::MetaDbReader;
 use omswatch_common::oms_config;
+use omswatch_metadb::MetaDbReader;
 
 #[tokio::test]
 async fn a_silent_metadb_is_tried_once_per_read() {
