@@ -4,10 +4,12 @@
 //! docker_init log) and streams it to the collector.
 //!
 //! Flow: [`probe`] → [`report`] (build a NodeReport, detect change) → [`run`]
-//! (gRPC stream over the [`transport`] the flags allow, reconnect with [`backoff`]).
+//! (gRPC stream over the [`transport`] the flags allow, reconnect with [`backoff`]), or [`once`]
+//! (print one report).
 //! The node's name comes from its certificate ([`node_name`]).
 pub mod backoff;
 pub mod node_name;
+pub mod once;
 pub mod probe;
 pub mod report;
 pub mod run;

@@ -2,7 +2,6 @@
 //! before the interval is up: when what an operator would see has changed.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use omswatch_common::proto::v1::{
     Identity, NodeConfig, NodeReport, OmsHealth, Program, SupervisorStatus,
@@ -10,8 +9,8 @@ use omswatch_common::proto::v1::{
 
 use crate::probe::health::HealthProbe;
 use crate::probe::identity::{self, IdentitySources};
-use crate::probe::node_config;
-use crate::probe::resources::{self, ResourceSources};
+use crate::probe::node_config::{self, ConfigProbe};
+use crate::probe::resources::ResourceProbe;
 use crate::probe::supervisor::SupervisorProbe;
 
 pub mod clip;
@@ -23,9 +22,9 @@ pub struct Probes {
     /// The supervisord probe.
     pub supervisor: SupervisorProbe,
     /// The node's config.yaml.
-    pub oms_config: PathBuf,
-    /// The /proc root and the OMS paths measured.
-    pub resources: ResourceSources,
+    pub oms_config: ConfigProbe,
+    /// Load, memory, CPUs and the OMS paths' disks.
+    pub resources: ResourceProbe,
     /// OMS's health endpoint and docker_init log.
     pub health: HealthProbe,
 }
@@ -60,12 +59,12 @@ impl Reporter {
     /// others run together.
     pub async fn build(&mut self) -> NodeReport {
         let probes = &self.probes;
-        let config = node_config::probe(&probes.oms_config).await;
+        let config = probes.oms_config.probe().await;
         let nginx_server_port = node_config::nginx_server_port(&config);
         let (identity, supervisor, resources, health) = tokio::join!(
             identity::probe(&probes.identity),
             probes.supervisor.probe(),
-            resources::probe(&probes.resources),
+            probes.resources.probe(),
             probes.health.probe(nginx_server_port),
         );
         let region = match self.region.trim() {

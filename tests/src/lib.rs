@@ -6,7 +6,8 @@
 //! - [`TestNet`]: a bridge plus one network namespace per simulated OMS node, each with its own
 //!   IP, hostname and `/etc/hosts`;
 //! - [`Supervisord`]: a real `supervisord` laid out like an OMS container (`conf.d/*.ini`);
-//! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port;
+//! - [`bin_path`] finds the workspace binaries ([`bins::static_agent_path`] the agent that
+//!   ships), [`free_port`] a TCP port; [`elf`] tells what a binary needs to start;
 //! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector.
 //!
 //! Tests run in parallel processes (cargo nextest), so every name, port, address and directory
@@ -17,6 +18,7 @@
 
 pub mod bins;
 pub mod cluster;
+pub mod elf;
 pub mod host_lock;
 pub mod mariadb;
 pub mod netns;
@@ -46,7 +48,7 @@ pub fn require_root() -> anyhow::Result<()> {
     if uid != 0 {
         bail!(
             "the omswatch integration harness needs root (uid is {uid}): run the tests as root, \
-             e.g. `sudo scripts/test.sh`"
+             e.g. `scripts/test.sh` as root"
         );
     }
     Ok(())

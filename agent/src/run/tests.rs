@@ -22,7 +22,8 @@ use tonic::{Request, Response, Status, Streaming};
 use super::*;
 use crate::probe::health::{HealthProbe, HealthSettings};
 use crate::probe::identity::IdentitySources;
-use crate::probe::resources::ResourceSources;
+use crate::probe::node_config::ConfigProbe;
+use crate::probe::resources::{ResourceProbe, ResourceSources};
 use crate::probe::supervisor::{SupervisorProbe, SupervisorSettings};
 use crate::report::Probes;
 
@@ -105,11 +106,11 @@ fn reporter(dir: &Path, node: &str) -> Reporter {
             timeout: Duration::from_millis(200),
             ..SupervisorSettings::default()
         }),
-        oms_config: dir.join("config.yaml"),
-        resources: ResourceSources {
+        oms_config: ConfigProbe::new(dir.join("config.yaml")),
+        resources: ResourceProbe::new(ResourceSources {
             proc_root: dir.join("proc"),
             disk_paths: vec![],
-        },
+        }),
         health: HealthProbe::new(HealthSettings {
             enabled: false,
             ..HealthSettings::default()

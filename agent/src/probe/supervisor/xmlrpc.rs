@@ -4,15 +4,15 @@
 //! times, exit statuses) that `supervisorctl status` only prints as prose. The XML is written and
 //! read by `dxr`; this module only moves bytes over HTTP/1.1 and maps the result.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use dxr::{FaultResponse, MethodCall, MethodResponse, Value};
+use dxr::{FaultResponse, MethodResponse, Value};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Request, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use hyperlocal::UnixConnector;
 use omswatch_common::proto::v1::Program;
@@ -22,53 +22,81 @@ use omswatch_common::telemetry::chain;
 
 use super::error::{Error, Result, shorten};
 
-/// The method asked for.
-const METHOD: &str = "supervisor.getAllProcessInfo";
+/// The call of `supervisor.getAllProcessInfo`, as `dxr` writes it (checked by a test): it never
+/// changes, so it is written once rather than at every probe.
+const CALL: &[u8] =
+    b"<methodCall><methodName>supervisor.getAllProcessInfo</methodName></methodCall>";
 
 /// Largest response accepted. A process entry is about 1 KiB; this allows thousands.
 const MAX_RESPONSE_BYTES: usize = 16 << 20;
 
-/// Calls `supervisor.getAllProcessInfo` at `address`. Has no timeout of its own: the caller
-/// bounds it.
-pub(crate) async fn get_all_process_info(
+/// The HTTP clients of the probe, one per kind of address, each with its pool of connections:
+/// kept across probes, so a supervisord that keeps the connection open is asked over it again
+/// rather than over a new one every second.
+#[derive(Debug, Clone)]
+pub(crate) struct Clients {
+    /// For `unix://` sockets.
+    unix: Client<UnixConnector, Full<Bytes>>,
+    /// For `http://host:port`.
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Clients {
+    /// Clients keeping at most one idle connection per server.
+    pub(crate) fn new() -> Clients {
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder.pool_max_idle_per_host(1);
+        Clients {
+            unix: builder.build(UnixConnector),
+            http: builder.build_http(),
+        }
+    }
+
+    /// Calls `supervisor.getAllProcessInfo` at `address`. Has no timeout of its own: the caller
+    /// bounds it.
+    pub(crate) async fn get_all_process_info(
+        &self,
+        address: &ServerAddress,
+        credentials: Option<&Credentials>,
+    ) -> Result<Vec<Program>> {
+        let request = request(address, credentials)?;
+        let connect_error = |e: hyper_util::client::legacy::Error| Error::Connect {
+            address: address.to_string(),
+            reason: chain(&e),
+        };
+        let response = match address {
+            ServerAddress::Unix(_) => self.unix.request(request).await,
+            ServerAddress::Http { .. } => self.http.request(request).await,
+        }
+        .map_err(connect_error)?;
+        read_response(address, credentials, response).await
+    }
+}
+
+/// The `getAllProcessInfo` request for `address`.
+fn request(
     address: &ServerAddress,
     credentials: Option<&Credentials>,
-) -> Result<Vec<Program>> {
-    let call = MethodCall {
-        name: Cow::Borrowed(METHOD),
-        params: Vec::new(),
-    };
-    let xml = call.to_xml().map_err(|e| Error::BadResponse {
-        reason: format!("cannot encode {METHOD}: {e}"),
-    })?;
+) -> Result<Request<Full<Bytes>>> {
     let uri = rpc_uri(address)?;
     let mut request = Request::post(uri).header(CONTENT_TYPE, "text/xml");
     if let Some(credentials) = credentials {
         request = request.header(AUTHORIZATION, credentials.basic_auth());
     }
-    let request = request
-        .body(Full::new(Bytes::from(xml)))
+    request
+        .body(Full::new(Bytes::from_static(CALL)))
         .map_err(|_| Error::BadAddress {
             value: address.to_string(),
             reason: "cannot build an HTTP request for it",
-        })?;
+        })
+}
 
-    let connect_error = |e: hyper_util::client::legacy::Error| Error::Connect {
-        address: address.to_string(),
-        reason: chain(&e),
-    };
-    let response = match address {
-        ServerAddress::Unix(_) => {
-            let client: Client<UnixConnector, Full<Bytes>> =
-                Client::builder(TokioExecutor::new()).build(UnixConnector);
-            client.request(request).await.map_err(connect_error)?
-        }
-        ServerAddress::Http { .. } => {
-            let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-            client.request(request).await.map_err(connect_error)?
-        }
-    };
-
+/// Checks the answer's status and decodes its body.
+async fn read_response(
+    address: &ServerAddress,
+    credentials: Option<&Credentials>,
+    response: hyper::Response<hyper::body::Incoming>,
+) -> Result<Vec<Program>> {
     match response.status() {
         StatusCode::OK => {}
         StatusCode::UNAUTHORIZED => {
