@@ -122,9 +122,13 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 probes() { grep -c ' probed ' "$dir/agent.log" || true; }
 rss_kib() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
 
-sleep "$warmup"
+for _ in $(seq 300); do
+  grep -q "connected to the collector" "$dir/agent.log" && break
+  sleep 0.1
+done
 grep -q "connected to the collector" "$dir/agent.log" \
-  || { cat "$dir/agent.log" >&2; echo "omswatch: the agent did not connect" >&2; exit 1; }
+  || { cat "$dir/agent.log" >&2; echo "omswatch: the agent did not connect within 30s" >&2; exit 1; }
+sleep "$warmup"
 cpu0=$(ticks "$agent_pid") probes0=$(probes)
 echo "== measuring the agent for ${window}s (probe every $probe_every, report every $interval)" >&2
 if [ -n "${OMSWATCH_BENCH_PERF:-}" ]; then
@@ -169,15 +173,18 @@ EOF
 exporter_rss=$(rss_kib "$exporter_pid" VmRSS)
 
 hz=$(getconf CLK_TCK)
+probe_seconds=$(python3 -c "import re,sys; v,u=re.fullmatch(r'([0-9.]+)(ms|s)', sys.argv[1]).groups(); print(float(v)/(1000 if u=='ms' else 1))" "$probe_every")
 python3 - <<EOF
 hz, cpu, snaps = $hz, $cpu1 - $cpu0, $probes1 - $probes0
+counted = "logged"
 if snaps <= 0:
-    raise SystemExit("omswatch: no probe logged in the window: is the agent probing?")
+    # Agents before the per-probe debug line: one probe per interval, as the run loop ticks.
+    snaps, counted = round($window / $probe_seconds), "estimated from the probe interval"
 ms = cpu / hz * 1000 / snaps
 ctl = $ctl_ms
 rss, hwm, exporter = $agent_rss / 1024, $agent_hwm / 1024, $exporter_rss / 1024
 print(f"agent            {'$agent'}")
-print(f"                 {snaps} snapshots in ${window}s, {cpu / hz:.2f} CPU-s: {ms:.3f} ms CPU per snapshot")
+print(f"                 {snaps} snapshots ({counted}) in ${window}s, {cpu / hz:.2f} CPU-s: {ms:.3f} ms CPU per snapshot")
 print(f"                 RSS {rss:.1f} MiB (peak {hwm:.1f} MiB): {$agent_anon / 1024:.1f} MiB anonymous "
       f"(heap, stacks), {$agent_file / 1024:.1f} MiB of the binary's pages; $agent_threads threads")
 print(f"supervisorctl    {ctl:.1f} ms CPU per 'status' (mean of $ctl_runs)")

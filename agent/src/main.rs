@@ -10,7 +10,7 @@ use clap::builder::BoolishValueParser;
 use omswatch_agent::node_name;
 use omswatch_agent::once;
 use omswatch_agent::probe::health::{HealthProbe, HealthSettings};
-use omswatch_agent::probe::identity::{IdentitySources, ProcessEnv};
+use omswatch_agent::probe::identity::{IdentityProbe, IdentitySources, ProcessEnv};
 use omswatch_agent::probe::node_config::ConfigProbe;
 use omswatch_agent::probe::resources::{ResourceProbe, ResourceSources};
 use omswatch_agent::probe::supervisor::{SupervisorProbe, SupervisorSettings};
@@ -208,7 +208,7 @@ async fn main() -> anyhow::Result<()> {
         ..HealthSettings::default()
     });
     let probes = Probes {
-        identity,
+        identity: IdentityProbe::new(identity),
         supervisor,
         oms_config: ConfigProbe::new(args.oms_config.clone()),
         resources,

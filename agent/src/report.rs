@@ -8,7 +8,7 @@ use omswatch_common::proto::v1::{
 };
 
 use crate::probe::health::HealthProbe;
-use crate::probe::identity::{self, IdentitySources};
+use crate::probe::identity::IdentityProbe;
 use crate::probe::node_config::{self, ConfigProbe};
 use crate::probe::resources::ResourceProbe;
 use crate::probe::supervisor::SupervisorProbe;
@@ -17,8 +17,8 @@ pub mod clip;
 
 /// Where each probe looks.
 pub struct Probes {
-    /// Identity sources.
-    pub identity: IdentitySources,
+    /// Host name, its addresses, interfaces, OMS_HOST_IP.
+    pub identity: IdentityProbe,
     /// The supervisord probe.
     pub supervisor: SupervisorProbe,
     /// The node's config.yaml.
@@ -62,7 +62,7 @@ impl Reporter {
         let config = probes.oms_config.probe().await;
         let nginx_server_port = node_config::nginx_server_port(&config);
         let (identity, supervisor, resources, health) = tokio::join!(
-            identity::probe(&probes.identity),
+            probes.identity.probe(),
             probes.supervisor.probe(),
             probes.resources.probe(),
             probes.health.probe(nginx_server_port),

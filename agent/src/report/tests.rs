@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 use crate::probe::health::HealthSettings;
+use crate::probe::identity::{IdentityProbe, IdentitySources};
 use crate::probe::resources::ResourceSources;
 use crate::probe::supervisor::SupervisorSettings;
 
@@ -150,11 +151,12 @@ fn probes(dir: &tempfile::TempDir) -> Probes {
     let hostname_file = dir.path().join("hostname");
     std::fs::write(&hostname_file, "localhost").unwrap();
     Probes {
-        identity: IdentitySources {
+        identity: IdentityProbe::new(IdentitySources {
             env: Arc::new(HashMap::<String, String>::new()),
             pid1_environ: dir.path().join("environ"),
             hostname_file,
-        },
+            ..IdentitySources::default()
+        }),
         supervisor: SupervisorProbe::new(SupervisorSettings {
             conf: Some(dir.path().join("supervisord.conf")),
             supervisorctl: dir.path().join("no-supervisorctl"),

@@ -21,7 +21,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::*;
 use crate::probe::health::{HealthProbe, HealthSettings};
-use crate::probe::identity::IdentitySources;
+use crate::probe::identity::{IdentityProbe, IdentitySources};
 use crate::probe::node_config::ConfigProbe;
 use crate::probe::resources::{ResourceProbe, ResourceSources};
 use crate::probe::supervisor::{SupervisorProbe, SupervisorSettings};
@@ -95,11 +95,12 @@ fn client_files(dir: &Path, ca: &Ca, trusted: &Ca, node: &str) -> ClientTlsFiles
 
 fn reporter(dir: &Path, node: &str) -> Reporter {
     let probes = Probes {
-        identity: IdentitySources {
+        identity: IdentityProbe::new(IdentitySources {
             env: Arc::new(HashMap::<String, String>::new()),
             pid1_environ: dir.join("environ"),
             hostname_file: dir.join("hostname"),
-        },
+            ..IdentitySources::default()
+        }),
         supervisor: SupervisorProbe::new(SupervisorSettings {
             conf: Some(dir.join("supervisord.conf")),
             supervisorctl: dir.join("no-supervisorctl"),

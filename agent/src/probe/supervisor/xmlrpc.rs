@@ -1,13 +1,13 @@
 //! Asking supervisord for its programs over XML-RPC: `supervisor.getAllProcessInfo`.
 //!
 //! This is the primary path: it needs no Python and gives exact numbers (state codes, start
-//! times, exit statuses) that `supervisorctl status` only prints as prose. The XML is written and
-//! read by `dxr`; this module only moves bytes over HTTP/1.1 and maps the result.
+//! times, exit statuses) that `supervisorctl status` only prints as prose. The call never changes
+//! and is written once; the answer is read by `decode` and mapped here; the rest moves bytes over
+//! HTTP/1.1.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use dxr::{FaultResponse, MethodResponse, Value};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Request, StatusCode, Uri};
@@ -20,7 +20,10 @@ use omswatch_common::proto::v1::Program;
 use super::address::{Credentials, ServerAddress};
 use omswatch_common::telemetry::chain;
 
+use self::decode::{Answer, Value};
 use super::error::{Error, Result, shorten};
+
+mod decode;
 
 /// The call of `supervisor.getAllProcessInfo`, as `dxr` writes it (checked by a test): it never
 /// changes, so it is written once rather than at every probe.
@@ -149,19 +152,18 @@ fn rpc_uri(address: &ServerAddress) -> Result<Uri> {
 
 /// Decodes a `getAllProcessInfo` response body, or its fault.
 pub(crate) fn decode_process_info(body: &str) -> Result<Vec<Program>> {
-    match MethodResponse::from_xml(body) {
-        Ok(response) => programs(response.value),
-        // A fault has no <params>, so it never parses as a MethodResponse; dxr's own errors embed
-        // the whole body, so they are replaced by a short excerpt.
-        Err(_) => match FaultResponse::from_xml(body) {
-            Ok(FaultResponse { fault }) => Err(Error::Fault {
-                code: fault.code(),
-                string: fault.string().to_owned(),
-            }),
-            Err(_) => Err(Error::BadResponse {
-                reason: format!("not an XML-RPC response: {:?}", shorten(body.trim(), 200)),
-            }),
-        },
+    match decode::answer(body) {
+        Ok(Answer::Value(value)) => programs(value),
+        Ok(Answer::Fault(code, string)) => Err(Error::Fault {
+            code: i32::try_from(code).unwrap_or(i32::MAX),
+            string,
+        }),
+        Err(reason) => Err(Error::BadResponse {
+            reason: format!(
+                "not an XML-RPC response ({reason}): {:?}",
+                shorten(body.trim(), 200)
+            ),
+        }),
     }
 }
 
@@ -174,7 +176,7 @@ fn programs(value: Value) -> Result<Vec<Program>> {
         .into_iter()
         .enumerate()
         .map(|(i, item)| match item {
-            Value::Struct(fields) => program(&fields),
+            Value::Struct(fields) => program(fields),
             _ => Err(bad(format!("entry {i} is not a struct"))),
         })
         .collect()
@@ -182,7 +184,8 @@ fn programs(value: Value) -> Result<Vec<Program>> {
 
 /// Maps one process struct. Missing members default (older supervisord versions lack some);
 /// a member of the wrong type is an error, as the peer is then not what we think it is.
-fn program(fields: &BTreeMap<String, Value>) -> Result<Program> {
+fn program(mut fields: BTreeMap<String, Value>) -> Result<Program> {
+    let fields = &mut fields;
     let name = text(fields, "name")?;
     if name.is_empty() {
         return Err(bad("an entry has no name"));
@@ -193,7 +196,7 @@ fn program(fields: &BTreeMap<String, Value>) -> Result<Program> {
         state_code: int(fields, "state")?,
         // supervisord reports pid 0 when not running; a negative pid would be nonsense.
         pid: u32::try_from(int(fields, "pid")?).unwrap_or(0),
-        start_unix: i64::from(int(fields, "start")?),
+        start_unix: long(fields, "start")?,
         exit_status: int(fields, "exitstatus")?,
         spawn_error: text(fields, "spawnerr")?,
         description: text(fields, "description")?,
@@ -202,22 +205,28 @@ fn program(fields: &BTreeMap<String, Value>) -> Result<Program> {
     })
 }
 
-/// A string member, empty when absent.
-fn text(fields: &BTreeMap<String, Value>, key: &str) -> Result<String> {
-    match fields.get(key) {
+/// A string member (taken out of `fields`), empty when absent.
+fn text(fields: &mut BTreeMap<String, Value>, key: &str) -> Result<String> {
+    match fields.remove(key) {
         None => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::String(s)) => Ok(s),
         Some(_) => Err(bad(format!("member {key} is not a string"))),
     }
 }
 
 /// An integer member, 0 when absent.
-fn int(fields: &BTreeMap<String, Value>, key: &str) -> Result<i32> {
+fn long(fields: &BTreeMap<String, Value>, key: &str) -> Result<i64> {
     match fields.get(key) {
         None => Ok(0),
         Some(Value::Integer(i)) => Ok(*i),
         Some(_) => Err(bad(format!("member {key} is not an int"))),
     }
+}
+
+/// An integer member within 32 bits (XML-RPC's `int`), 0 when absent.
+fn int(fields: &BTreeMap<String, Value>, key: &str) -> Result<i32> {
+    let value = long(fields, key)?;
+    i32::try_from(value).map_err(|_| bad(format!("member {key} ({value}) is out of range")))
 }
 
 /// A [`Error::BadResponse`].
