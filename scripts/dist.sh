@@ -53,7 +53,9 @@ if ! cargo generate-rpm --version >/dev/null 2>&1; then
   cargo install --locked cargo-generate-rpm >&2
 fi
 # gzip: the rpm of CentOS 7 (4.11) cannot read zstd payloads, cargo-generate-rpm's default.
-cargo generate-rpm -p agent --target "$TARGET" --profile agent --payload-compress gzip -o dist/ >&2
+# Run in agent/ (its `-p agent` fails on this workspace): asset paths are relative to it.
+(cd agent && cargo generate-rpm --target-dir ../target --target "$TARGET" --profile agent \
+  --payload-compress gzip -o ../dist/) >&2
 rpm_file=$(ls dist/omswatch-agent-*.rpm)
 (cd dist && sha256sum "$name.tar.gz" "$(basename "$rpm_file")" >SHA256SUMS)
 
