@@ -67,7 +67,7 @@ pub enum Error {
 const CPUS_RECOUNT: Duration = Duration::from_secs(60);
 
 /// Probes the resources of [`ResourceSources`]: /proc on the calling thread (the kernel answers
-/// at once), the disks' `statvfs` on a blocking thread within [`TIMEOUT`].
+/// at once), the disks' `statvfs` on a blocking thread within 5 s.
 #[derive(Debug)]
 pub struct ResourceProbe {
     /// Where to read.
