@@ -204,9 +204,19 @@ async fn mariadb_pair_records_each_change_once() {
     let b = mariadb_store(&db, "b:9470").await;
     let (ta, _task_a) = start(&a).await;
     let (tb, _task_b) = start(&b).await;
-    assert_eq!(stop_and_start(&[&ta, &tb], &a).await, expected());
+    // Each change once. Events of one tick share its time, and which collector of the pair
+    // wrote which of them first is a race: their order within a tick is not part of the claim
+    // (the single-collector tests pin the order).
+    let sorted = |mut v: Vec<(String, String)>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(stop_and_start(&[&ta, &tb], &a).await),
+        sorted(expected())
+    );
     // Both collectors read the same timeline.
-    assert_eq!(kinds(&b).await, expected());
+    assert_eq!(sorted(kinds(&b).await), sorted(expected()));
 }
 
 #[tokio::test]
