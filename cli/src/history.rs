@@ -32,9 +32,9 @@ pub struct Query {
 impl Query {
     /// The request, or what is wrong with the flags.
     pub fn request(&self, now: SystemTime) -> Result<HistoryRequest, String> {
-        self.filter.request(now).map_err(|e| {
-            e.replace("since is after until", "--since is after --until")
-        })
+        self.filter
+            .request(now)
+            .map_err(|e| e.replace("since is after until", "--since is after --until"))
     }
 }
 

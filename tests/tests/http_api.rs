@@ -98,7 +98,10 @@ async fn history_api_is_byte_for_byte_the_cli_json_for_the_same_filters() -> Res
             &["--code", "component_not_running"],
             "code=component_not_running".into(),
         ),
-        (&["--since", "1h", "--limit", "3"], "since=1h&limit=3".into()),
+        (
+            &["--since", "1h", "--limit", "3"],
+            "since=1h&limit=3".into(),
+        ),
         (
             &["--until", until.as_str()],
             format!("until={}", until.replace(':', "%3A")),
@@ -133,7 +136,13 @@ async fn history_api_is_byte_for_byte_the_cli_json_for_the_same_filters() -> Res
         .filter_map(|e| e["kind"].as_str().map(String::from))
         .collect();
     assert_eq!(kinds, ["raised", "cleared"]);
-    for bad in ["limit=0", "since=soon", "code=NOPE", "node=a%20b", "colour=red"] {
+    for bad in [
+        "limit=0",
+        "since=soon",
+        "code=NOPE",
+        "node=a%20b",
+        "colour=red",
+    ] {
         let answer = with_token(&cluster, &format!("/api/v1/history?{bad}"), &[]).await?;
         assert_eq!(answer.code, 400, "{bad}: {answer:?}");
     }
