@@ -69,6 +69,8 @@ pub struct HttpContext {
     pub open: OpenStreams,
     /// The gRPC Query service, whose status the status API renders.
     pub query: crate::query::QueryService,
+    /// The store's health, the connections and the notifications, for `/metrics`.
+    pub sources: crate::metrics::Sources,
 }
 
 /// Who is on the other end of a connection: its address and, over TLS, the leaf of the

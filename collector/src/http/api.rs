@@ -30,11 +30,13 @@ pub async fn metrics(State(context): State<HttpContext>, headers: HeaderMap) -> 
     };
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
-    let stats = CollectorStats {
+    let mut stats = CollectorStats {
         reports_received: context.counters.received_total(),
         reports_refused: context.counters.refused_totals(),
         agents_connected: u64::try_from(context.open.count()).unwrap_or(u64::MAX),
+        ..CollectorStats::default()
     };
+    context.sources.read_into(&mut stats);
     let body = metrics::render(&snapshot, &diagnose(&snapshot), &stats, format);
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
