@@ -87,6 +87,12 @@ impl HttpClient {
         Ok(HttpClient { inner, timeout })
     }
 
+    /// The same client (and pool) with another time limit per exchange.
+    pub fn with_timeout(mut self, timeout: Duration) -> HttpClient {
+        self.timeout = timeout;
+        self
+    }
+
     /// POSTs `body` (JSON) to `uri` with `headers`; the answer, whatever its status.
     pub async fn post(
         &self,

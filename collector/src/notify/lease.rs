@@ -22,13 +22,17 @@ use crate::store::Store;
 /// The lease's name in the `leases` table.
 pub const WEBHOOKS: &str = "webhooks";
 
-/// How long a lease lasts and how often it is renewed.
+/// How long a lease lasts, how often it is renewed, and how long a delivery under it may
+/// take (a delivery starts only while the lease outlasts it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaseTiming {
     /// Valid this long after each renewal (the database's clock).
     pub ttl: Duration,
     /// Renewed this often (well under `ttl`, so a failed renewal or two are survived).
     pub renew_every: Duration,
+    /// Time limit of one delivery, connect to answer; under `ttl - renew_every`, or the
+    /// holder would stop starting deliveries between renewals.
+    pub delivery_timeout: Duration,
 }
 
 impl Default for LeaseTiming {
@@ -36,6 +40,7 @@ impl Default for LeaseTiming {
         Self {
             ttl: Duration::from_secs(15),
             renew_every: Duration::from_secs(3),
+            delivery_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -122,5 +127,23 @@ async fn renew(
             tx.send_replace(None);
             stats.lease(false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LeaseTiming;
+
+    #[test]
+    fn a_delivery_fits_between_two_renewals_of_the_default_lease() {
+        let t = LeaseTiming::default();
+        assert!(
+            t.renew_every * 3 < t.ttl,
+            "two failed renewals are survived"
+        );
+        assert!(
+            t.delivery_timeout < t.ttl - t.renew_every,
+            "deliveries keep starting between renewals"
+        );
     }
 }

@@ -86,7 +86,7 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, NotifyError> {
             false => Some(client(
                 "--webhook-ca",
                 &settings.webhook_ca,
-                webhook::REQUEST_TIMEOUT,
+                lease::LeaseTiming::default().delivery_timeout,
             )?),
         },
         webhook_secret: secret("--webhook-secret-file", &settings.webhook_secret_file)?,
@@ -139,6 +139,7 @@ impl Notify {
         };
         let mut held = None;
         if let Some(client) = prepared.webhook_client {
+            let client = client.with_timeout(timing.delivery_timeout);
             let lease = lease::start(store.clone(), timing, stats.clone());
             tasks.push(lease.task);
             let known: HashSet<String> =
@@ -155,6 +156,7 @@ impl Notify {
                     client: client.clone(),
                     secret: prepared.webhook_secret.clone(),
                     lease: lease.handle.clone(),
+                    timeout: timing.delivery_timeout,
                     stats: stats.clone(),
                 };
                 tasks.push(tokio::spawn(sender.run()));
@@ -165,6 +167,14 @@ impl Notify {
             alerts,
             tasks,
             lease: held,
+        }
+    }
+
+    /// Stops every task without giving the lease up, as a killed collector would: the other
+    /// collector of a pair takes the lease once it expires.
+    pub fn abandon(self) {
+        for task in &self.tasks {
+            task.abort();
         }
     }
 

@@ -12,7 +12,8 @@
 //!
 //! Only the collector holding the webhooks lease ([`super::lease`]) sends: of a pair sharing
 //! a MySQL store, one. The tasks never touch ingest or queries: a receiver that hangs costs
-//! its own task [`REQUEST_TIMEOUT`] per attempt.
+//! its own task the delivery time limit ([`super::lease::LeaseTiming::delivery_timeout`],
+//! 10 s) per attempt.
 
 pub mod request;
 
@@ -29,8 +30,6 @@ use crate::store::Store;
 use crate::store::outbox::OutboxItem;
 use request::Verdict;
 
-/// Time limit of one delivery, from connect to the answer.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often an idle sender looks for new rows (and a waiting one for its next attempt).
 const POLL: Duration = Duration::from_secs(1);
 /// Rows read at once.
@@ -48,6 +47,9 @@ pub struct Sender {
     pub secret: Option<Secret>,
     /// Whether this collector may send.
     pub lease: LeaseHandle,
+    /// Time limit of one delivery (the client's; a delivery starts only while the lease
+    /// outlasts it).
+    pub timeout: Duration,
     /// Counters for the metrics.
     pub stats: NotifyStats,
 }
@@ -58,7 +60,7 @@ impl Sender {
         tracing::info!(webhook = %self.receiver.label, "webhook notifications configured");
         let mut failing = false;
         loop {
-            self.lease.wait(REQUEST_TIMEOUT).await;
+            self.lease.wait(self.timeout).await;
             let batch = match self
                 .store
                 .outbox_pending(&self.receiver.target, BATCH)
@@ -88,7 +90,7 @@ impl Sender {
                 tokio::time::sleep(Duration::from_millis(wait).min(POLL)).await;
                 return;
             }
-            if !self.lease.may_start(REQUEST_TIMEOUT) {
+            if !self.lease.may_start(self.timeout) {
                 return;
             }
             let verdict = self.attempt(&item).await;
