@@ -168,6 +168,14 @@ async fn metric_families_carry_their_labels_and_a_forgotten_node_vanishes() -> R
         "omswatch_reports_refused_total{reason=\"credentials\"} 0",
         "omswatch_agents_connected 2",
         "omswatch_build_info{version=\"",
+        "omswatch_store_up 1",
+        "omswatch_connections_open ",
+        "omswatch_connections_accepted_total ",
+        "omswatch_connections_refused_total{reason=\"max_connections_per_peer\"} 0",
+        "omswatch_connections_closed_idle_total ",
+        "omswatch_webhook_deliveries_total{result=\"delivered\"} 0",
+        "omswatch_webhook_sender 0",
+        "omswatch_alertmanager_posts_total{result=\"error\"} 0",
     ] {
         assert!(body.contains(want), "{want} not in:\n{body}");
     }

@@ -223,3 +223,60 @@ async fn count_outbox(store: Store, known: HashSet<String>, stats: NotifyStats) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unusable_files_stop_the_start_naming_their_setting() {
+        let dir = tempfile::tempdir().expect("dir");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").expect("write");
+        let cases = [
+            (
+                Settings {
+                    alertmanagers: vec!["https://am.example:9093".into()],
+                    alertmanager_ca: Some(dir.path().join("missing.pem")),
+                    ..Settings::default()
+                },
+                "--alertmanager-ca",
+            ),
+            (
+                Settings {
+                    webhooks: vec!["https://hooks.example/x".into()],
+                    webhook_ca: Some(empty.clone()),
+                    ..Settings::default()
+                },
+                "--webhook-ca",
+            ),
+            (
+                Settings {
+                    webhook_secret_file: Some(empty.clone()),
+                    ..Settings::default()
+                },
+                "--webhook-secret-file",
+            ),
+            (
+                Settings {
+                    alertmanager_token_file: Some(dir.path().join("nope")),
+                    ..Settings::default()
+                },
+                "--alertmanager-token-file",
+            ),
+        ];
+        for (settings, flag) in cases {
+            let err = prepare(&settings).err().map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains(flag)),
+                "{flag}: {err:?}"
+            );
+        }
+        let fine = Settings {
+            webhooks: vec!["https://hooks.example/x".into()],
+            ..Settings::default()
+        };
+        assert!(prepare(&fine).is_ok(), "system roots");
+        assert_eq!(webhook_targets(&fine).len(), 1);
+    }
+}
