@@ -1,5 +1,5 @@
 //! The webhook outbox: one row per event and receiver, written in the event's own
-//! transaction ([`Store::insert_event`]), read and marked by the webhook sender
+//! transaction (`Store::insert_event`), read and marked by the webhook sender
 //! ([`crate::notify::webhook`]). A row is `pending` until a 2xx marks it `delivered` or a
 //! refusal for good marks it `failed` (with its last error); either way it stays, visible,
 //! until retention prunes its event. Rows are read oldest event first per receiver, so a
