@@ -19,6 +19,9 @@ fn collector(store_args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
             "127.0.0.1:0",
             "--oms-config",
             "/x/config.yaml",
+            // The HTTP listener's default port is one per machine: tests run side by side.
+            "--http-listen",
+            "off",
         ])
         .args(store_args)
         .env_clear()
@@ -55,6 +58,9 @@ fn a_second_collector_on_the_same_sqlite_file_is_refused() {
             "127.0.0.1:0",
             "--oms-config",
             "/x/config.yaml",
+            // The HTTP listener's default port is one per machine: tests run side by side.
+            "--http-listen",
+            "off",
         ])
         .args(["--store", &db_arg])
         .env_clear()
@@ -89,6 +95,9 @@ fn a_second_collector_on_the_same_sqlite_file_is_refused() {
             "127.0.0.1:0",
             "--oms-config",
             "/x/config.yaml",
+            // The HTTP listener's default port is one per machine: tests run side by side.
+            "--http-listen",
+            "off",
         ])
         .args(["--store", &db_arg])
         .env_clear()
