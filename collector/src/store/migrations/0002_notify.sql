@@ -7,6 +7,8 @@
 ALTER TABLE webhook_outbox ADD COLUMN state VARCHAR(16) NOT NULL DEFAULT 'pending';
 ALTER TABLE webhook_outbox ADD COLUMN done_at_unix_ms BIGINT;
 CREATE INDEX webhook_outbox_by_target ON webhook_outbox (target, state, event_id);
+-- Counting the backlog (pending, failed) must not scan the delivered rows, the bulk of the table.
+CREATE INDEX webhook_outbox_by_state ON webhook_outbox (state);
 
 -- Leases expire by the DATABASE's clock (version 1's comment said the taker's monotonic clock):
 -- the holder sets expires_at_unix_ms to the database's now plus the lease's time to live at each
