@@ -65,30 +65,33 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, NotifyError> {
             .transpose()
             .map_err(NotifyError)
     };
-    let client = |what: &str, ca: &Option<std::path::PathBuf>, timeout: Duration| {
-        HttpClient::new(what, ca.as_deref(), timeout).map_err(NotifyError)
+    // A client only where there are receivers; its CA file is read (and checked) now.
+    let client = |receivers: &[Receiver], what: &str, ca: &Option<std::path::PathBuf>, timeout| {
+        if receivers.is_empty() {
+            return Ok(None);
+        }
+        HttpClient::new(what, ca.as_deref(), timeout)
+            .map(Some)
+            .map_err(NotifyError)
     };
+    let webhook_timeout = lease::LeaseTiming::default().delivery_timeout;
     Ok(Prepared {
-        alertmanager_client: match alertmanagers.is_empty() {
-            true => None,
-            false => Some(client(
-                "--alertmanager-ca",
-                &settings.alertmanager_ca,
-                ALERTMANAGER_TIMEOUT,
-            )?),
-        },
+        alertmanager_client: client(
+            &alertmanagers,
+            "--alertmanager-ca",
+            &settings.alertmanager_ca,
+            ALERTMANAGER_TIMEOUT,
+        )?,
         alertmanager_token: secret(
             "--alertmanager-token-file",
             &settings.alertmanager_token_file,
         )?,
-        webhook_client: match webhooks.is_empty() {
-            true => None,
-            false => Some(client(
-                "--webhook-ca",
-                &settings.webhook_ca,
-                lease::LeaseTiming::default().delivery_timeout,
-            )?),
-        },
+        webhook_client: client(
+            &webhooks,
+            "--webhook-ca",
+            &settings.webhook_ca,
+            webhook_timeout,
+        )?,
         webhook_secret: secret("--webhook-secret-file", &settings.webhook_secret_file)?,
         alertmanagers,
         webhooks,
