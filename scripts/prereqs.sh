@@ -13,7 +13,7 @@ for pair in mariadbd:mariadb-server mariadb-install-db:mariadb-server supervisor
             supervisorctl:supervisor ip:iproute2 unshare:util-linux hostname:hostname \
             python3:python3 faketime:faketime curl:curl promtool:prometheus prometheus:prometheus \
             mariadb:mariadb-client readelf:binutils chroot:coreutils mount:mount \
-            x86_64-linux-musl-gcc:musl-tools; do
+            x86_64-linux-musl-gcc:musl-tools prometheus-alertmanager:prometheus-alertmanager; do
   bin=${pair%%:*} pkg=${pair##*:}
   PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null || missing+=("$pkg")
 done
@@ -23,10 +23,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   # The packages' own services are not wanted: the harness starts its own instances.
   apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
-  # Debian starts its prometheus on :9090 where systemd runs; the tests start their own.
-  if printf '%s\n' "${missing[@]}" | grep -qx prometheus && command -v systemctl >/dev/null; then
-    systemctl disable --now prometheus >/dev/null 2>&1 || true
-  fi
+  # Debian starts its prometheus (:9090) and alertmanager (:9093) where systemd runs; the tests
+  # start their own.
+  for service in prometheus prometheus-alertmanager; do
+    if printf '%s\n' "${missing[@]}" | grep -qx "$service" && command -v systemctl >/dev/null; then
+      systemctl disable --now "$service" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 # The Python gRPC client of tests/tests/health.rs (a client written elsewhere, from PyPI).

@@ -1,12 +1,14 @@
 //! `omswatch history`: the collector's timeline through the `GetHistory` RPC,
-//! shown by [`crate::views::history`]. Times are given as a duration ago
-//! (`1h`) or an RFC 3339 time, and sent as Unix milliseconds.
+//! shown by [`crate::views::history`] (table) or
+//! [`omswatch_common::views::history_json`] (JSON). The filters are parsed by
+//! [`omswatch_common::views::history_query`], as the collector's `GET /api/v1/history`
+//! parses its query parameters.
 
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use omswatch_common::findings::Code;
 use omswatch_common::proto::v1::{History, HistoryRequest};
+pub use omswatch_common::views::history_query::{HistoryQuery, When, parse_time};
 
 use crate::connect::{Connection, client};
 use crate::{failure, views};
@@ -16,55 +18,11 @@ const EXIT_UNUSABLE: u8 = 3;
 /// Largest history answer accepted (tonic's default is 4 MiB; 5,000 events with evidence can exceed it).
 const MAX_HISTORY_BYTES: usize = 64 << 20;
 
-/// A `--since`/`--until` value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
-    /// This long before now.
-    Ago(Duration),
-    /// This time.
-    At(SystemTime),
-}
-
-impl When {
-    /// Unix milliseconds, with `now` for durations.
-    pub fn unix_ms(self, now: SystemTime) -> i64 {
-        let at = match self {
-            When::Ago(d) => now.checked_sub(d).unwrap_or(SystemTime::UNIX_EPOCH),
-            When::At(t) => t,
-        };
-        at.duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    }
-}
-
-/// Parses `1h`, `30m`, `7d` or `2026-05-01T08:00:00Z` (a space for the `T`
-/// and no zone, meaning UTC, are accepted too).
-pub fn parse_time(text: &str) -> Result<When, String> {
-    if let Ok(d) = humantime::parse_duration(text) {
-        return Ok(When::Ago(d));
-    }
-    humantime::parse_rfc3339_weak(text)
-        .map(When::At)
-        .map_err(|_| {
-            format!(
-                "{text:?} is neither a duration ago (30m, 1h, 7d) nor an RFC 3339 time (2026-05-01T08:00:00Z)"
-            )
-        })
-}
-
 /// What `omswatch history` asks.
 #[derive(Debug, Clone)]
 pub struct Query {
-    /// `--since`.
-    pub since: Option<When>,
-    /// `--until`.
-    pub until: Option<When>,
-    /// `--node`.
-    pub node: Option<String>,
-    /// `--code`.
-    pub code: Option<String>,
-    /// `--limit`.
-    pub limit: u32,
+    /// `--since`, `--until`, `--node`, `--code`, `--limit`.
+    pub filter: HistoryQuery,
     /// `--format json`.
     pub json: bool,
     /// `--timeout`.
@@ -74,28 +32,9 @@ pub struct Query {
 impl Query {
     /// The request, or what is wrong with the flags.
     pub fn request(&self, now: SystemTime) -> Result<HistoryRequest, String> {
-        let code = match &self.code {
-            Some(name) => Code::parse(name)
-                .map(|c| c.as_str().to_string())
-                .ok_or_else(|| {
-                    format!("unknown finding code {name:?}; `omswatch explain --all` lists them")
-                })?,
-            None => String::new(),
-        };
-        let since_unix_ms = self.since.map(|w| w.unix_ms(now));
-        let until_unix_ms = self.until.map(|w| w.unix_ms(now));
-        if let (Some(s), Some(u)) = (since_unix_ms, until_unix_ms)
-            && s > u
-        {
-            return Err("--since is after --until".into());
-        }
-        Ok(HistoryRequest {
-            since_unix_ms,
-            until_unix_ms,
-            node: self.node.clone().unwrap_or_default(),
-            code,
-            limit: self.limit,
-        })
+        self.filter
+            .request(now)
+            .map_err(|e| e.replace("since is after until", "--since is after --until"))
     }
 }
 
@@ -129,7 +68,10 @@ pub async fn run(connection: &Connection, query: Query) -> ExitCode {
         }
     };
     if query.json {
-        println!("{}", views::history::json(&history));
+        print!(
+            "{}",
+            omswatch_common::views::history_json::document(&history)
+        );
     } else {
         print!("{}", views::history::table(&history, &connection.url));
     }
@@ -154,36 +96,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_are_durations_ago_or_rfc3339() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(10_000);
-        assert_eq!(parse_time("1h").expect("ago").unix_ms(now), 6_400_000);
-        let at = parse_time("1970-01-01T00:00:05Z").expect("rfc3339");
-        assert_eq!(at.unix_ms(now), 5_000);
-        assert!(parse_time("yesterday").is_err());
-    }
-
-    #[test]
-    fn codes_are_checked_and_normalised() {
+    fn flags_are_checked_with_their_names() {
         let query = Query {
-            since: Some(When::Ago(Duration::from_secs(60))),
-            until: None,
-            node: Some("oms-node-2".into()),
-            code: Some("component_not_running".into()),
-            limit: 10,
+            filter: HistoryQuery {
+                since: Some(When::Ago(Duration::from_secs(10))),
+                until: Some(When::Ago(Duration::from_secs(60))),
+                ..HistoryQuery::default()
+            },
             json: false,
             timeout: Duration::from_secs(1),
         };
-        let request = query.request(SystemTime::now()).expect("valid");
-        assert_eq!(request.code, "COMPONENT_NOT_RUNNING");
-        assert_eq!(request.node, "oms-node-2");
-        let bad = Query {
-            code: Some("NOPE".into()),
-            ..query
-        };
-        assert!(
-            bad.request(SystemTime::now())
-                .expect_err("unknown")
-                .contains("explain")
-        );
+        let err = query.request(SystemTime::now()).expect_err("backwards");
+        assert_eq!(err, "--since is after --until");
     }
 }

@@ -239,11 +239,13 @@ async fn main() -> ExitCode {
             connect,
         } => {
             let query = history::Query {
-                since,
-                until,
-                node,
-                code,
-                limit,
+                filter: history::HistoryQuery {
+                    since,
+                    until,
+                    node,
+                    code,
+                    limit: Some(limit),
+                },
                 json: matches!(format, Format::Json),
                 timeout,
             };

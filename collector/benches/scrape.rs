@@ -26,6 +26,7 @@ fn stats() -> CollectorStats {
         reports_received: 123_456,
         reports_refused: Refusal::ALL.iter().map(|r| (*r, 1)).collect(),
         agents_connected: 1000,
+        ..CollectorStats::default()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP listener (`--http-listen`, default 127.0.0.1:9471): `GET /metrics` for
-//! Prometheus, `GET /api/v1/status` (the JSON of `omswatch status --format json`), the
-//! place of `GET /api/v1/history`, and `GET /-/healthy`, `GET /-/ready`.
+//! Prometheus, `GET /api/v1/status` (the JSON of `omswatch status --format json`),
+//! `GET /api/v1/history` (the JSON of `omswatch history --format json`, the same filters as
+//! query parameters), and `GET /-/healthy`, `GET /-/ready`.
 //!
 //! - [`routes`]: the router, the operator check in front of `/metrics` and `/api/*`, the
 //!   health endpoints; a later module (the Servers page) merges its own routes there.
@@ -68,6 +69,8 @@ pub struct HttpContext {
     pub open: OpenStreams,
     /// The gRPC Query service, whose status the status API renders.
     pub query: crate::query::QueryService,
+    /// The store's health, the connections and the notifications, for `/metrics`.
+    pub sources: crate::metrics::Sources,
 }
 
 /// Who is on the other end of a connection: its address and, over TLS, the leaf of the

@@ -143,6 +143,44 @@ struct Args {
     /// (without it they use the public web PKI roots).
     #[arg(long, env = "OMSWATCH_METADB_TLS_CA", value_name = "FILE")]
     metadb_tls_ca: Option<PathBuf>,
+    /// The `cluster` label of alerts pushed to Alertmanager [default: the first
+    /// region's cm_region, or omswatch].
+    #[arg(long, env = "OMSWATCH_CLUSTER_NAME", value_name = "NAME")]
+    cluster_name: Option<String>,
+    /// Push every active finding as an alert to this Alertmanager (API v2; its base
+    /// URL, e.g. http://alertmanager:9093); repeat for each member of an
+    /// Alertmanager cluster. Alerts are re-sent every 30s while active and sent
+    /// resolved once cleared; labels alertname (the code), severity, node, region,
+    /// cluster, id, root; annotations summary and remedy (see deploy/README.md).
+    #[arg(
+        long = "alertmanager",
+        env = "OMSWATCH_ALERTMANAGER",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    alertmanagers: Vec<String>,
+    /// CA certificate (PEM) of the Alertmanagers' HTTPS certificates
+    /// [default: the system's roots].
+    #[arg(long, env = "OMSWATCH_ALERTMANAGER_CA", value_name = "FILE")]
+    alertmanager_ca: Option<PathBuf>,
+    /// File whose first line is a bearer token for the Alertmanagers (mode 0600).
+    #[arg(long, env = "OMSWATCH_ALERTMANAGER_TOKEN_FILE", value_name = "FILE")]
+    alertmanager_token_file: Option<PathBuf>,
+    /// POST every timeline event (finding raised or cleared, node state change,
+    /// collector start or stop) to this URL as JSON, at least once: queued in the
+    /// store, retried with backoff up to 5 min apart, kept across restarts; the
+    /// event's id is the Idempotency-Key. Repeat for several receivers. The URL may
+    /// hold a token; it is never logged (docs/WEBHOOKS.md).
+    #[arg(long = "webhook", env = "OMSWATCH_WEBHOOK", value_name = "URL")]
+    webhooks: Vec<String>,
+    /// CA certificate (PEM) of the webhook receivers' HTTPS certificates
+    /// [default: the system's roots].
+    #[arg(long, env = "OMSWATCH_WEBHOOK_CA", value_name = "FILE")]
+    webhook_ca: Option<PathBuf>,
+    /// File whose first line is a secret: each webhook request is then signed
+    /// (X-Omswatch-Signature: sha256=HMAC-SHA256 of "<timestamp>.<body>") (mode 0600).
+    #[arg(long, env = "OMSWATCH_WEBHOOK_SECRET_FILE", value_name = "FILE")]
+    webhook_secret_file: Option<PathBuf>,
     /// Print the default settings as a --config file and exit.
     #[arg(long)]
     print_defaults: bool,
@@ -215,6 +253,13 @@ async fn main() -> anyhow::Result<()> {
         max_connections_per_peer: args.max_connections_per_peer,
         metadb_tls_mode: args.metadb_tls_mode,
         metadb_tls_ca: args.metadb_tls_ca,
+        cluster_name: args.cluster_name,
+        alertmanagers: args.alertmanagers,
+        alertmanager_ca: args.alertmanager_ca,
+        alertmanager_token_file: args.alertmanager_token_file,
+        webhooks: args.webhooks,
+        webhook_ca: args.webhook_ca,
+        webhook_secret_file: args.webhook_secret_file,
     };
     let settings = Settings::merge(base, overrides)?;
     open_files_room(settings.max_connections);

@@ -10,6 +10,7 @@
 //! loads) or anything secret: the MetaDB password and tokens never reach a snapshot.
 
 mod families;
+mod service;
 
 use omswatch_common::diagnose::Diagnosis;
 use omswatch_common::snapshot::Snapshot;
@@ -18,6 +19,9 @@ use prometheus_client::encoding::{prometheus_text, text};
 pub use families::build;
 
 use crate::ingest::Refusal;
+use crate::listener::{ConnectionCounts, Connections};
+use crate::notify::stats::{NotifyCounts, NotifyStats};
+use crate::store::StoreHealth;
 
 /// The collector's own numbers, read at the scrape.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +32,33 @@ pub struct CollectorStats {
     pub reports_refused: Vec<(Refusal, u64)>,
     /// Report streams open now.
     pub agents_connected: u64,
+    /// Whether the store is written (`omswatch_store_up`); `None` without a store.
+    pub store_up: Option<bool>,
+    /// The gRPC listener's connections; `None` without one.
+    pub connections: Option<ConnectionCounts>,
+    /// Alertmanager and webhook notifications.
+    pub notify: NotifyCounts,
+}
+
+/// Where the scrape reads the collector's own state from (besides ingest's counters):
+/// shared handles, each read without waiting.
+#[derive(Clone)]
+pub struct Sources {
+    /// The store's health flag.
+    pub store: std::sync::Arc<StoreHealth>,
+    /// The gRPC listener's connection table.
+    pub connections: Connections,
+    /// The notifications' counters.
+    pub notify: NotifyStats,
+}
+
+impl Sources {
+    /// Fills the fields of `stats` these sources give.
+    pub fn read_into(&self, stats: &mut CollectorStats) {
+        stats.store_up = Some(self.store.is_up());
+        stats.connections = Some(self.connections.stats().counts());
+        stats.notify = self.notify.counts();
+    }
 }
 
 /// Which exposition format a scraper gets.

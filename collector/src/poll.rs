@@ -3,7 +3,8 @@
 //! MetaDB ([`omswatch_metadb`]), hands both to the aggregator ([`crate::state`]),
 //! logs the findings that appeared or cleared, and hands the diagnosis to the
 //! timeline ([`crate::store::timeline`], which records it without making this
-//! task wait). One task, started by [`crate::server::run`]; a MetaDB that hangs
+//! task wait) and, once the timeline records, to the Alertmanager push
+//! ([`crate::notify::alertmanager`], which never makes it wait either). One task, started by [`crate::server::run`]; a MetaDB that hangs
 //! delays only this task, never ingest or queries.
 
 use std::collections::BTreeSet;
@@ -14,6 +15,7 @@ use omswatch_common::snapshot::RegionInput;
 use omswatch_metadb::MetaDbReader;
 
 use crate::configs::ConfigFiles;
+use crate::notify::alertmanager::AlertFeed;
 use crate::settings::Settings;
 use crate::state::StateHandle;
 use crate::store::timeline::{Observation, TimelineHandle};
@@ -21,7 +23,12 @@ use crate::store::timeline::{Observation, TimelineHandle};
 /// Every tick: re-read each changed config.yaml (edits are picked up without a restart),
 /// read the MetaDB, hand both to the aggregator, log what changed and hand the
 /// diagnosis to the timeline.
-pub async fn run(settings: Settings, state: StateHandle, timeline: TimelineHandle) {
+pub async fn run(
+    settings: Settings,
+    state: StateHandle,
+    timeline: TimelineHandle,
+    alerts: AlertFeed,
+) {
     let mut reader = MetaDbReader::new(settings.metadb_timeout, settings.metadb_tls.clone());
     let mut ticker = tokio::time::interval(settings.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -64,6 +71,9 @@ pub async fn run(settings: Settings, state: StateHandle, timeline: TimelineHandl
         };
         let diagnosis = diagnose(&snapshot);
         previous = log_changes(previous, &diagnosis.findings);
+        if timeline.recording() {
+            alerts.publish(&snapshot, &diagnosis, &|f| timeline.since(f));
+        }
         timeline.observe(Observation::of(&snapshot, &diagnosis));
     }
 }

@@ -56,6 +56,21 @@ impl QueryService {
         )
     }
 
+    /// The timeline's events `request` asks for: what `GetHistory` answers and
+    /// `GET /api/v1/history` renders. A malformed node or code is `invalid_argument`, an
+    /// unreadable store `unavailable`.
+    pub async fn history_of(&self, request: HistoryRequest) -> Result<History, Status> {
+        let filter = history_filter(request)?;
+        let (events, truncated) = self.store.history(&filter).await.map_err(|e| {
+            tracing::warn!(error = %e, "history query failed");
+            Status::unavailable(format!("the timeline cannot be read: {e}"))
+        })?;
+        Ok(History {
+            events: events.into_iter().map(convert::event).collect(),
+            truncated,
+        })
+    }
+
     fn store_status(&self) -> StoreStatus {
         let health = self.store.health();
         StoreStatus {
@@ -99,15 +114,7 @@ impl Query for QueryService {
             .operator(&request)
             .map_err(|e| auth::refuse(&peer, "history", e))?;
         tracing::debug!(%peer, %operator, "history query");
-        let filter = history_filter(request.into_inner())?;
-        let (events, truncated) = self.store.history(&filter).await.map_err(|e| {
-            tracing::warn!(error = %e, "history query failed");
-            Status::unavailable(format!("the timeline cannot be read: {e}"))
-        })?;
-        Ok(Response::new(History {
-            events: events.into_iter().map(convert::event).collect(),
-            truncated,
-        }))
+        Ok(Response::new(self.history_of(request.into_inner()).await?))
     }
 
     async fn get_bundle(

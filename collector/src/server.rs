@@ -2,8 +2,9 @@
 //! the aggregator ([`crate::state`]), the poller ([`crate::poll`]), the gRPC
 //! services ([`crate::ingest`], [`crate::query`], health and reflection from
 //! [`crate::health`]) behind the collector's own accept loop ([`crate::listener`]),
-//! and the HTTP listener ([`crate::http`]), all stopped by one shutdown future
-//! (ctrl-c or SIGTERM in the binary, a test's own future in tests).
+//! the HTTP listener ([`crate::http`]) and the notifications ([`crate::notify`]), all
+//! stopped by one shutdown future (ctrl-c or SIGTERM in the binary, a test's own
+//! future in tests).
 
 use std::future::Future;
 use std::io;
@@ -20,6 +21,9 @@ use tonic::transport::server::{Connected, Router};
 use crate::health::{self, HealthStatus};
 use crate::ingest::{OpenStreams, ReportRate, ReportingService};
 use crate::listener::{self, Connections, PlainText};
+use crate::notify::Notify;
+use crate::notify::lease::LeaseTiming;
+use crate::notify::stats::NotifyStats;
 use crate::poll;
 use crate::query::QueryService;
 use crate::settings::{Settings, SettingsError};
@@ -48,6 +52,9 @@ pub enum ServeError {
     /// The store cannot be opened (the message names it, the cause and the fix).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A notification receiver's URL, CA, token or secret file is unusable.
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -93,6 +100,7 @@ pub async fn run_with_http(
         auth,
         token_watch,
     } = transport::prepare(&settings)?;
+    let notify = crate::notify::prepare(&settings)?;
     let connections = Connections::new(settings.connection_limits());
     let auth = auth.tracking(connections.clone());
     // After the TLS files: a wrong path is reported as such, whoever holds the HTTP port.
@@ -113,7 +121,14 @@ pub async fn run_with_http(
     let writer = tokio::spawn(writer::run(store.clone(), sink.clone(), writer_stopping));
     let pruner = tokio::spawn(store::prune::run(store.clone(), settings.retention));
     let (state, _aggregator) = state::spawn(settings.thresholds(), restored, Some(sink));
-    let poller = tokio::spawn(poll::run(settings.clone(), state.clone(), timeline.clone()));
+    let notify_stats = NotifyStats::default();
+    let notify = Notify::start(notify, &store, notify_stats.clone(), LeaseTiming::default());
+    let poller = tokio::spawn(poll::run(
+        settings.clone(),
+        state.clone(),
+        timeline.clone(),
+        notify.alerts.clone(),
+    ));
     let rate = ReportRate {
         per_second: settings.max_reports_per_second,
         burst: settings.report_burst,
@@ -134,6 +149,11 @@ pub async fn run_with_http(
                 counters: service.counters(),
                 open: open.clone(),
                 query: query.clone(),
+                sources: crate::metrics::Sources {
+                    store: store.health(),
+                    connections: connections.clone(),
+                    notify: notify_stats,
+                },
             };
             Some(crate::http::start(
                 listener,
@@ -185,6 +205,7 @@ pub async fn run_with_http(
     if let Some(task) = token_watch {
         task.abort();
     }
+    notify.stop().await;
     close_store(&store, &stop_writer, writer).await;
     let counts = connections.stats().counts();
     tracing::info!(

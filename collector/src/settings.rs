@@ -99,6 +99,23 @@ pub struct Settings {
     pub max_connections_per_peer: usize,
     /// TLS towards the MetaDB.
     pub metadb_tls: MetaDbTls,
+    /// The `cluster` label of the alerts pushed to Alertmanager; none = the first region's
+    /// cm_region (or `omswatch` without one).
+    pub cluster_name: Option<String>,
+    /// Alertmanagers to push every active finding to (their base URL, or the full
+    /// `.../api/v2/alerts`).
+    pub alertmanagers: Vec<String>,
+    /// CA certificate (PEM) of the Alertmanagers' HTTPS certificates; none = the system's roots.
+    pub alertmanager_ca: Option<PathBuf>,
+    /// File whose first line is a bearer token sent to the Alertmanagers.
+    pub alertmanager_token_file: Option<PathBuf>,
+    /// Webhook URLs to POST every timeline event to (at least once; may hold a token: never
+    /// logged).
+    pub webhooks: Vec<String>,
+    /// CA certificate (PEM) of the webhook receivers' HTTPS certificates; none = the system's roots.
+    pub webhook_ca: Option<PathBuf>,
+    /// File whose first line is the secret webhook requests are signed with (HMAC-SHA256).
+    pub webhook_secret_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -132,6 +149,13 @@ impl Default for Settings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
             metadb_tls: MetaDbTls::default(),
+            cluster_name: None,
+            alertmanagers: Vec::new(),
+            alertmanager_ca: None,
+            alertmanager_token_file: None,
+            webhooks: Vec::new(),
+            webhook_ca: None,
+            webhook_secret_file: None,
         }
     }
 }
@@ -197,6 +221,20 @@ pub struct Overrides {
     pub metadb_tls_mode: Option<MetaDbTlsMode>,
     /// `--metadb-tls-ca`.
     pub metadb_tls_ca: Option<PathBuf>,
+    /// `--cluster-name`.
+    pub cluster_name: Option<String>,
+    /// `--alertmanager` (replaces the file's list when non-empty).
+    pub alertmanagers: Vec<String>,
+    /// `--alertmanager-ca`.
+    pub alertmanager_ca: Option<PathBuf>,
+    /// `--alertmanager-token-file`.
+    pub alertmanager_token_file: Option<PathBuf>,
+    /// `--webhook` (replaces the file's list when non-empty).
+    pub webhooks: Vec<String>,
+    /// `--webhook-ca`.
+    pub webhook_ca: Option<PathBuf>,
+    /// `--webhook-secret-file`.
+    pub webhook_secret_file: Option<PathBuf>,
 }
 
 /// Why settings could not be formed.
@@ -282,6 +320,15 @@ impl Settings {
                 mode: over.metadb_tls_mode.unwrap_or(base.metadb_tls.mode),
                 ca: over.metadb_tls_ca.or(base.metadb_tls.ca),
             },
+            cluster_name: over.cluster_name.or(base.cluster_name),
+            alertmanagers: replace_unless_empty(over.alertmanagers, base.alertmanagers),
+            alertmanager_ca: over.alertmanager_ca.or(base.alertmanager_ca),
+            alertmanager_token_file: over
+                .alertmanager_token_file
+                .or(base.alertmanager_token_file),
+            webhooks: replace_unless_empty(over.webhooks, base.webhooks),
+            webhook_ca: over.webhook_ca.or(base.webhook_ca),
+            webhook_secret_file: over.webhook_secret_file.or(base.webhook_secret_file),
         };
         merged.validate()?;
         Ok(merged)
@@ -327,6 +374,11 @@ impl Settings {
         };
         serde_yaml::to_string(&defaults).unwrap_or_default()
     }
+}
+
+/// A list given on the command line replaces the file's; none given keeps it.
+fn replace_unless_empty<T>(over: Vec<T>, base: Vec<T>) -> Vec<T> {
+    if over.is_empty() { base } else { over }
 }
 
 /// Durations as humantime strings ("5s", "1m 30s") in YAML.

@@ -99,13 +99,20 @@ async fn metrics_and_api_need_an_operator_and_say_why_not() {
             status.header("content-type").as_deref(),
             Some("application/json")
         );
-        let history = get(&collector, "/api/v1/history", args).await;
-        assert_eq!(history.code, 503, "{history:?}");
-        assert!(history.body.contains("not available"), "{history:?}");
+        let history = get(&collector, "/api/v1/history?limit=5", args).await;
+        assert_eq!(history.code, 200, "{history:?}");
+        assert!(
+            history.body.starts_with("{\n  \"events\": ["),
+            "{history:?}"
+        );
+        let bad = get(&collector, "/api/v1/history?limit=many", args).await;
+        assert_eq!(bad.code, 400, "{bad:?}");
+        assert!(bad.body.contains("limit"), "{bad:?}");
     }
     for answer in [
         get(&collector, "/metrics", &token).await,
         get(&collector, "/api/v1/status", &token).await,
+        get(&collector, "/api/v1/history", &token).await,
     ] {
         assert!(!answer.body.contains(TOKEN) && !answer.headers.contains(TOKEN));
     }

@@ -8,7 +8,10 @@
 //! - [`Supervisord`]: a real `supervisord` laid out like an OMS container (`conf.d/*.ini`);
 //! - [`curl`] makes HTTP(S) requests through the real `curl`;
 //! - [`prometheus::Prometheus`]: a real Prometheus scraping the collector and evaluating the
-//!   shipped alert rules;
+//!   shipped alert rules; [`alertmanager::Alertmanager`]: a real Alertmanager the collector
+//!   pushes its alerts to;
+//! - [`webhook_receiver`]: HTTP receivers inside the test (recording, or hanging) for the
+//!   collector's webhooks and Alertmanager's notifications;
 //! - [`bin_path`] finds the workspace binaries ([`bins::static_agent_path`] the agent that
 //!   ships), [`free_port`] a TCP port; [`elf`] tells what a binary needs to start;
 //! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector;
@@ -24,6 +27,7 @@
 //! processes, namespaces and temp dirs. Missing prerequisites are errors that say what to
 //! install, never silent skips.
 
+pub mod alertmanager;
 pub mod bins;
 pub mod cluster;
 pub mod curl;
@@ -38,6 +42,7 @@ pub mod prometheus;
 pub mod standalone;
 pub mod supervisord;
 pub mod tracked;
+pub mod webhook_receiver;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -65,6 +70,7 @@ pub fn sweep_leftovers() -> anyhow::Result<Vec<u32>> {
         supervisord::DIR_PREFIX,
         mariadb::INSTANCE_DIR_PREFIX,
         prometheus::DIR_PREFIX,
+        alertmanager::DIR_PREFIX,
     ] {
         host_lock::sweep_temp_dirs(prefix);
     }

@@ -1,5 +1,6 @@
 //! The collector's HTTP listener with the real binaries: `GET /api/v1/status` is the JSON of
-//! `omswatch status --format json`, the metric families carry their documented labels, a
+//! `omswatch status --format json`, `GET /api/v1/history` the JSON of `omswatch history
+//! --format json` for the same filters, the metric families carry their documented labels, a
 //! forgotten node vanishes at the next scrape, and no secret appears in any endpoint.
 #![allow(missing_docs)]
 
@@ -77,6 +78,79 @@ async fn status_api_is_byte_for_byte_the_cli_json() -> Result {
 }
 
 #[tokio::test]
+async fn history_api_is_byte_for_byte_the_cli_json_for_the_same_filters() -> Result {
+    let cluster = Cluster::start(ClusterSpec::healthy(2)).await?;
+    cluster.supervisors[1].stop_program("oms_console").await?;
+    cluster
+        .wait_history("raised", |ev| ev.iter().any(|e| e["kind"] == "raised"))
+        .await?;
+    cluster.supervisors[1].start_program("oms_console").await?;
+    cluster
+        .wait_history("cleared", |ev| ev.iter().any(|e| e["kind"] == "cleared"))
+        .await?;
+    let until = omswatch_common::views::history_json::rfc3339(
+        omswatch_common::telemetry::now_unix_ms() + 60_000,
+    );
+    let cases: [(&[&str], String); 6] = [
+        (&[], String::new()),
+        (&["--node", "oms-node-2"], "node=oms-node-2".into()),
+        (
+            &["--code", "component_not_running"],
+            "code=component_not_running".into(),
+        ),
+        (
+            &["--since", "1h", "--limit", "3"],
+            "since=1h&limit=3".into(),
+        ),
+        (
+            &["--until", until.as_str()],
+            format!("until={}", until.replace(':', "%3A")),
+        ),
+        (
+            &["--node", "oms-node-1", "--code", "COMPONENT_NOT_RUNNING"],
+            "node=oms-node-1&code=COMPONENT_NOT_RUNNING".into(),
+        ),
+    ];
+    for (flags, params) in cases {
+        let mut args = vec!["history", "--format", "json"];
+        args.extend_from_slice(flags);
+        let (cli, code) = cluster.omswatch(&args).await?;
+        let api = with_token(&cluster, &format!("/api/v1/history?{params}"), &[]).await?;
+        assert_eq!((code, api.code), (0, 200), "{flags:?}: {api:?}");
+        assert_eq!(
+            api.header("content-type").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(api.body, cli, "{flags:?} vs ?{params}");
+        let doc: serde_json::Value = serde_json::from_str(&api.body)?;
+        assert!(doc["events"].is_array(), "{doc}");
+    }
+    let kinds: Vec<String> = serde_json::from_str::<serde_json::Value>(
+        &with_token(&cluster, "/api/v1/history?code=COMPONENT_NOT_RUNNING", &[])
+            .await?
+            .body,
+    )?["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["kind"].as_str().map(String::from))
+        .collect();
+    assert_eq!(kinds, ["raised", "cleared"]);
+    for bad in [
+        "limit=0",
+        "since=soon",
+        "code=NOPE",
+        "node=a%20b",
+        "colour=red",
+    ] {
+        let answer = with_token(&cluster, &format!("/api/v1/history?{bad}"), &[]).await?;
+        assert_eq!(answer.code, 400, "{bad}: {answer:?}");
+    }
+    assert_eq!(get(&cluster, "/api/v1/history", &[]).await?.code, 401);
+    Ok(())
+}
+
+#[tokio::test]
 async fn metric_families_carry_their_labels_and_a_forgotten_node_vanishes() -> Result {
     let mut cluster = Cluster::start(ClusterSpec::healthy(2)).await?;
     let metrics = with_token(&cluster, "/metrics", &[]).await?;
@@ -94,6 +168,14 @@ async fn metric_families_carry_their_labels_and_a_forgotten_node_vanishes() -> R
         "omswatch_reports_refused_total{reason=\"credentials\"} 0",
         "omswatch_agents_connected 2",
         "omswatch_build_info{version=\"",
+        "omswatch_store_up 1",
+        "omswatch_connections_open ",
+        "omswatch_connections_accepted_total ",
+        "omswatch_connections_refused_total{reason=\"max_connections_per_peer\"} 0",
+        "omswatch_connections_closed_idle_total ",
+        "omswatch_webhook_deliveries_total{result=\"delivered\"} 0",
+        "omswatch_webhook_sender 0",
+        "omswatch_alertmanager_posts_total{result=\"error\"} 0",
     ] {
         assert!(body.contains(want), "{want} not in:\n{body}");
     }

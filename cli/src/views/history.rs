@@ -1,98 +1,13 @@
-//! Views of the timeline (`omswatch history`): a table for people, newest last,
-//! and the documented JSON (docs/HISTORY_JSON.md). Fields are only ever added.
+//! The timeline (`omswatch history`) as a table for people, newest last. The JSON for
+//! scripts lives in [`omswatch_common::views::history_json`], since the collector's
+//! `GET /api/v1/history` serves the very same document.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::time::{Duration, SystemTime};
 
 use omswatch_common::proto::v1 as pb;
-use serde::Serialize;
+use omswatch_common::views::history_json::rfc3339;
 
 use super::printable::printable;
-
-/// The whole document.
-#[derive(Debug, Serialize)]
-pub struct HistoryJson {
-    /// Events, oldest first.
-    pub events: Vec<EventJson>,
-    /// True when older events matched but were left out by `--limit`.
-    pub truncated: bool,
-}
-
-/// One event; absent values are `null`.
-#[derive(Debug, Serialize)]
-pub struct EventJson {
-    /// RFC 3339 time, UTC, milliseconds.
-    pub at: String,
-    /// The same time, Unix milliseconds.
-    pub at_unix_ms: i64,
-    /// raised, cleared, node_state or collector.
-    pub kind: String,
-    /// Finding code.
-    pub code: Option<String>,
-    /// Finding severity.
-    pub severity: Option<String>,
-    /// Nodes concerned.
-    pub nodes: Vec<String>,
-    /// What happened.
-    pub message: Option<String>,
-    /// node_state: the state before.
-    pub from: Option<String>,
-    /// node_state: the state after.
-    pub to: Option<String>,
-    /// Unique id (the idempotency id of notifications).
-    pub id: String,
-    /// The finding's identity across ticks.
-    pub finding_id: Option<String>,
-    /// The finding's evidence.
-    pub evidence: Option<BTreeMap<String, String>>,
-    /// node_state: the node's region.
-    pub region: Option<String>,
-    /// cleared: when the finding was raised (Unix milliseconds).
-    pub raised_at_unix_ms: Option<i64>,
-    /// The collector that recorded it.
-    pub collector: String,
-}
-
-/// The JSON document of a history answer.
-pub fn json(history: &pb::History) -> String {
-    let doc = HistoryJson {
-        events: history.events.iter().map(event_json).collect(),
-        truncated: history.truncated,
-    };
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-}
-
-fn event_json(e: &pb::TimelineEvent) -> EventJson {
-    EventJson {
-        at: rfc3339(e.at_unix_ms),
-        at_unix_ms: e.at_unix_ms,
-        kind: e.kind.clone(),
-        code: e.code.clone(),
-        severity: e.severity.clone(),
-        nodes: e.nodes.clone(),
-        message: e.message.clone(),
-        from: e.from.clone(),
-        to: e.to.clone(),
-        id: e.id.clone(),
-        finding_id: e.finding_id.clone(),
-        evidence: (!e.evidence.is_empty()).then(|| {
-            e.evidence
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        }),
-        region: e.region.clone(),
-        raised_at_unix_ms: e.raised_at_unix_ms,
-        collector: e.collector.clone(),
-    }
-}
-
-/// `2026-05-01T12:00:03.120Z`.
-pub fn rfc3339(unix_ms: i64) -> String {
-    let at = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(unix_ms).unwrap_or(0));
-    humantime::format_rfc3339_millis(at).to_string()
-}
 
 const HEADERS: [&str; 5] = ["TIME (UTC)", "EVENT", "WHAT", "NODES", "MESSAGE"];
 

@@ -2,11 +2,12 @@
 //! snapshot, diagnose it, render a view. The aggregator is held for the snapshot only.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use omswatch_common::diagnose::diagnose;
 use omswatch_common::snapshot::Snapshot;
-use omswatch_common::views::status_json;
+use omswatch_common::views::history_query::HistoryQuery;
+use omswatch_common::views::{history_json, status_json};
 
 use super::HttpContext;
 use super::routes::text;
@@ -29,11 +30,13 @@ pub async fn metrics(State(context): State<HttpContext>, headers: HeaderMap) -> 
     };
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
-    let stats = CollectorStats {
+    let mut stats = CollectorStats {
         reports_received: context.counters.received_total(),
         reports_refused: context.counters.refused_totals(),
         agents_connected: u64::try_from(context.open.count()).unwrap_or(u64::MAX),
+        ..CollectorStats::default()
     };
+    context.sources.read_into(&mut stats);
     let body = metrics::render(&snapshot, &diagnose(&snapshot), &stats, format);
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
@@ -52,15 +55,28 @@ pub async fn status(State(context): State<HttpContext>) -> Response {
         .into_response()
 }
 
-/// `GET /api/v1/history`: the JSON of `omswatch history`, once the store keeps a
-/// timeline. Until then a 503 that says so. The store plugs in here: parse the same
-/// filters as query parameters (`since`, `until`, `node`, `code`, `limit`), ask it, and
-/// render with the history view the CLI uses.
-pub async fn history() -> Response {
-    text(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "history is not available: this collector keeps no timeline yet (it needs the store, issue 8)",
-    )
+/// `GET /api/v1/history`: the very bytes `omswatch history --format json` prints for the
+/// same filters, given as query parameters (`since`, `until` as `1h` or RFC 3339, `node`,
+/// `code`, `limit`) and parsed by the same code as the CLI's flags. A bad filter is a 400
+/// naming it; a store that cannot be read a 503.
+pub async fn history(State(context): State<HttpContext>, uri: Uri) -> Response {
+    let query = HistoryQuery::from_query_string(uri.query().unwrap_or_default())
+        .and_then(|q| q.request(std::time::SystemTime::now()));
+    let request = match query {
+        Ok(request) => request,
+        Err(message) => return text(StatusCode::BAD_REQUEST, message),
+    };
+    match context.query.history_of(request).await {
+        Ok(history) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            history_json::document(&history),
+        )
+            .into_response(),
+        Err(status) if status.code() == tonic::Code::InvalidArgument => {
+            text(StatusCode::BAD_REQUEST, status.message())
+        }
+        Err(status) => text(StatusCode::SERVICE_UNAVAILABLE, status.message()),
+    }
 }
 
 /// `GET /-/ready`: 200 once the state is loaded (state file restored, every config.yaml

@@ -54,7 +54,7 @@ async fn healthy() -> Response {
 async fn not_found() -> Response {
     text(
         StatusCode::NOT_FOUND,
-        "not found: this listener serves /metrics, /api/v1/status, /-/healthy and /-/ready",
+        "not found: this listener serves /metrics, /api/v1/status, /api/v1/history, /-/healthy and /-/ready",
     )
 }
 

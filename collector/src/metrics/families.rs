@@ -92,6 +92,7 @@ pub fn build(snapshot: &Snapshot, diagnosis: &Diagnosis, stats: &CollectorStats)
     ages(&mut registry, snapshot, diagnosis);
     metadb(&mut registry, snapshot);
     collector(&mut registry, stats);
+    super::service::register(&mut registry, stats);
     registry
 }
 

@@ -112,6 +112,25 @@ fn stats() -> CollectorStats {
             .map(|r| (*r, u64::from(*r == crate::ingest::Refusal::Rate)))
             .collect(),
         agents_connected: 2,
+        store_up: Some(true),
+        connections: Some(crate::listener::ConnectionCounts {
+            open: 3,
+            accepted_total: 10,
+            refused_total_cap_total: 1,
+            refused_peer_cap_total: 2,
+            handshake_failed_total: 4,
+            authorised_total: 6,
+            closed_idle_total: 5,
+        }),
+        notify: crate::notify::stats::NotifyCounts {
+            deliveries: [7, 8, 9],
+            queue_pending: 11,
+            queue_failed: 1,
+            lease_held: true,
+            alertmanager_ok: 12,
+            alertmanager_error: 13,
+            alerts_firing: 2,
+        },
     }
 }
 
@@ -352,4 +371,51 @@ fn accept_negotiates_openmetrics_only_when_asked() {
     ] {
         assert_eq!(Format::negotiate(accept), want, "{accept:?}");
     }
+}
+
+#[test]
+fn the_collectors_own_health_store_connections_and_notifications() {
+    let text = scrape(&snapshot(Vec::new(), true), Format::Prometheus);
+    for (series, want) in [
+        ("omswatch_store_up", 1.0),
+        ("omswatch_connections_open", 3.0),
+        ("omswatch_connections_accepted_total", 10.0),
+        (
+            "omswatch_connections_refused_total{reason=\"max_connections\"}",
+            1.0,
+        ),
+        (
+            "omswatch_connections_refused_total{reason=\"max_connections_per_peer\"}",
+            2.0,
+        ),
+        (
+            "omswatch_connections_refused_total{reason=\"handshake\"}",
+            4.0,
+        ),
+        ("omswatch_connections_closed_idle_total", 5.0),
+        (
+            "omswatch_webhook_deliveries_total{result=\"delivered\"}",
+            7.0,
+        ),
+        ("omswatch_webhook_deliveries_total{result=\"retry\"}", 8.0),
+        ("omswatch_webhook_deliveries_total{result=\"failed\"}", 9.0),
+        ("omswatch_webhook_queue", 11.0),
+        ("omswatch_webhook_failed", 1.0),
+        ("omswatch_webhook_sender", 1.0),
+        ("omswatch_alertmanager_posts_total{result=\"ok\"}", 12.0),
+        ("omswatch_alertmanager_posts_total{result=\"error\"}", 13.0),
+        ("omswatch_alertmanager_alerts_firing", 2.0),
+    ] {
+        assert_eq!(value(&text, series), Some(want), "{series} in:\n{text}");
+    }
+    let without = render(
+        &snapshot(Vec::new(), true),
+        &diagnose(&snapshot(Vec::new(), true)),
+        &CollectorStats::default(),
+        Format::Prometheus,
+    );
+    assert!(
+        !without.contains("omswatch_store_up"),
+        "absent without a store"
+    );
 }

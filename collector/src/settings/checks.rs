@@ -25,6 +25,7 @@ impl Settings {
         self.metadb_tls
             .validate()
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        self.validate_notify()?;
         if self.oms_configs.is_empty() {
             return invalid(
                 "no OMS config.yaml given: pass --oms-config /path/to/config.yaml (once per region) or set oms_configs in --config",
@@ -167,6 +168,25 @@ impl Settings {
                  or add --insecure-allow-remote if that is really what you want",
                 http.port()
             ));
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// Receivers' URLs are checked at start (never echoed: a webhook URL may hold a token);
+    /// the cluster label must be a short printable name.
+    fn validate_notify(&self) -> Result<(), SettingsError> {
+        use crate::notify::receivers::{self, Kind};
+        receivers::parse(Kind::Alertmanager, &self.alertmanagers)
+            .map_err(SettingsError::Invalid)?;
+        receivers::parse(Kind::Webhook, &self.webhooks).map_err(SettingsError::Invalid)?;
+        if let Some(name) = &self.cluster_name
+            && (name.is_empty() || name.len() > 128 || name.chars().any(char::is_control))
+        {
+            return invalid(
+                "cluster_name must be 1-128 printable characters (it is the `cluster` label of                  every alert pushed to Alertmanager)",
+            );
         }
         Ok(())
     }

@@ -243,3 +243,47 @@ fn http_listen_is_merged_and_follows_the_insecure_rule() {
     };
     assert!(error_of(tls_base(), clash).contains("same port"));
 }
+
+#[test]
+fn notification_receivers_merge_and_are_checked_without_echoing_urls() {
+    let file: Settings = serde_yaml::from_str(
+        "alertmanagers: [http://am-1:9093, http://am-2:9093]\nwebhooks: [https://hooks.example/a]\ncluster_name: prod\n",
+    )
+    .expect("yaml");
+    let base = Settings {
+        alertmanagers: file.alertmanagers.clone(),
+        webhooks: file.webhooks.clone(),
+        cluster_name: file.cluster_name.clone(),
+        ..tls_base()
+    };
+    let kept = Settings::merge(base.clone(), Overrides::default()).expect("valid");
+    assert_eq!(kept.alertmanagers.len(), 2);
+    assert_eq!(kept.cluster_name.as_deref(), Some("prod"));
+    let over = Overrides {
+        webhooks: vec!["https://other.example/b".into()],
+        cluster_name: Some("staging".into()),
+        webhook_secret_file: Some("/etc/omswatch/webhook-secret".into()),
+        ..Default::default()
+    };
+    let s = Settings::merge(base.clone(), over).expect("valid");
+    assert_eq!(
+        s.webhooks,
+        ["https://other.example/b"],
+        "flags replace the list"
+    );
+    assert_eq!(s.alertmanagers.len(), 2, "an absent flag keeps the file's");
+    assert_eq!(s.cluster_name.as_deref(), Some("staging"));
+    let secret_url = "https://hooks.example/services/T0/s3cr3t-path";
+    let bad = Overrides {
+        webhooks: vec![secret_url.into(), "ftp://x/".into()],
+        ..Default::default()
+    };
+    let err = error_of(base.clone(), bad);
+    assert!(err.contains("--webhook number 2"), "{err}");
+    assert!(!err.contains("s3cr3t"), "{err}");
+    let unnamed = Overrides {
+        cluster_name: Some(String::new()),
+        ..Default::default()
+    };
+    assert!(error_of(base, unnamed).contains("cluster_name"));
+}

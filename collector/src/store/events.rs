@@ -86,18 +86,18 @@ pub struct HistoryFilter {
     pub limit: u32,
 }
 
-const COLUMNS: &str = "id, at_unix_ms, kind, code, severity, nodes, message, evidence, finding_id, \
+pub(super) const COLUMNS: &str = "id, at_unix_ms, kind, code, severity, nodes, message, evidence, finding_id, \
                        from_state, to_state, region, raised_at_unix_ms, collector";
 
 impl Store {
-    /// Inserts `event` within `tx`, and one webhook outbox row per target of
-    /// `outbox` (the SHA-256 of each receiver's URL), so a notification can
-    /// never be lost between the event and its delivery.
+    /// Inserts `event` within `tx`, and one webhook outbox row per receiver this
+    /// collector sends to ([`Store::set_webhook_targets`]: the SHA-256 of each
+    /// receiver's URL), so a notification can never be lost between the event
+    /// and its delivery. Every kind of event is notified.
     pub(crate) async fn insert_event(
         &self,
         tx: &mut Transaction<'static, Any>,
         event: &Event,
-        outbox: &[String],
     ) -> std::result::Result<(), sqlx::Error> {
         sqlx::query(&format!(
             "INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -118,7 +118,7 @@ impl Store {
         .bind(event.collector.clone())
         .execute(&mut **tx)
         .await?;
-        for target in outbox {
+        for target in self.webhook_targets() {
             sqlx::query(
                 "INSERT INTO webhook_outbox (event_id, target, attempts, next_attempt_unix_ms) \
                  VALUES (?, ?, 0, ?)",
@@ -137,7 +137,7 @@ impl Store {
         self.timed(async {
             let q = |e| self.query_error(e);
             let mut tx = self.pool().begin().await.map_err(q)?;
-            self.insert_event(&mut tx, event, &[]).await.map_err(q)?;
+            self.insert_event(&mut tx, event).await.map_err(q)?;
             tx.commit().await.map_err(q)
         })
         .await
@@ -230,7 +230,7 @@ fn like_json_string(value: &str) -> String {
     pattern
 }
 
-fn event_of(row: &AnyRow) -> std::result::Result<Event, sqlx::Error> {
+pub(super) fn event_of(row: &AnyRow) -> std::result::Result<Event, sqlx::Error> {
     let text = |c: &str| super::text(row, c);
     let decode = |c: &str, e: serde_json::Error| sqlx::Error::ColumnDecode {
         index: c.to_string(),

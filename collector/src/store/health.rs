@@ -1,5 +1,5 @@
 //! Whether the store is written now: a flag every writer sets after each
-//! attempt, read by the status (and, later, `omswatch_store_up` in /metrics).
+//! attempt, read by the status and by `omswatch_store_up` in /metrics.
 //! A failure is logged once when it starts and once when it ends, not on
 //! every attempt, so a database outage does not flood the log.
 

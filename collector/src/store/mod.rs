@@ -1,7 +1,8 @@
 //! The store: the one place the collector keeps what must survive a restart —
 //! every node's last report ([`reports`], written by the [`writer`] task off
 //! the ingest path) and the timeline ([`events`], computed each tick by
-//! [`timeline`], pruned by [`prune`]).
+//! [`timeline`], pruned by [`prune`]), with the webhook [`outbox`] written in each
+//! event's transaction and the [`lease`] that decides which collector of a pair sends.
 //!
 //! One set of queries and migrations serves both back-ends through sqlx's `Any`
 //! driver: an embedded SQLite file (the default; WAL; one collector per file,
@@ -12,8 +13,10 @@
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod lease;
 pub mod location;
 pub mod lock;
+pub mod outbox;
 pub mod prune;
 pub mod reports;
 pub mod startup;
@@ -23,8 +26,8 @@ pub mod writer;
 mod open;
 mod schema;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::any::AnyRow;
@@ -54,6 +57,8 @@ struct Inner {
     collector: String,
     /// Makes event ids unique across the collectors of a pair.
     ids: EventIds,
+    /// The SHA-256 of each webhook receiver's URL: every event gets one outbox row per target.
+    webhook_targets: OnceLock<Vec<String>>,
     /// The SQLite file's lock, held while the store is open.
     _lock: Option<lock::SqliteLock>,
 }
@@ -74,6 +79,7 @@ impl Store {
                 location,
                 collector: collector.to_string(),
                 ids: EventIds::new(),
+                webhook_targets: OnceLock::new(),
                 _lock: lock,
             }),
         })
@@ -92,6 +98,38 @@ impl Store {
     /// This collector's name in events.
     pub fn collector(&self) -> &str {
         &self.inner.collector
+    }
+
+    /// Names the webhook receivers (by [`crate::notify::receivers::Receiver::target`]) every
+    /// event recorded from now on is queued for. Set once, right after opening; later calls
+    /// are ignored (and say so).
+    pub fn set_webhook_targets(&self, targets: Vec<String>) {
+        if self.inner.webhook_targets.set(targets).is_err() {
+            tracing::warn!("the webhook receivers were already set; keeping the first");
+        }
+    }
+
+    /// The webhook targets events are queued for (none unless set).
+    pub fn webhook_targets(&self) -> &[String] {
+        self.inner.webhook_targets.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether the store is an SQLite file (one collector: its lock proves it).
+    pub fn is_sqlite(&self) -> bool {
+        self.inner.location.sqlite_path().is_some()
+    }
+
+    /// The database's clock now, in Unix milliseconds, as an SQL expression of this
+    /// back-end. `CURRENT_TIMESTAMP` is standard but its type is not (SQLite gives text to
+    /// the second, MySQL a DATETIME in the session's time zone), so each back-end gets its
+    /// own: SQLite's `julianday('now')` (milliseconds), MySQL's `UTC_TIMESTAMP(6)` (no time
+    /// zone, no daylight saving jump; MariaDB and OceanBase have it too).
+    pub(crate) fn db_now_ms_sql(&self) -> &'static str {
+        if self.is_sqlite() {
+            "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+        } else {
+            "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)"
+        }
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

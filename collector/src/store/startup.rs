@@ -32,6 +32,8 @@ pub async fn open(settings: &Settings, collector: &str) -> Result<Started, Store
     };
     let password = password(settings, &location)?;
     let store = Store::open(location, password.as_ref(), collector).await?;
+    // Before the first event (this start): every event is queued for every webhook.
+    store.set_webhook_targets(crate::notify::webhook_targets(settings));
     if let Some(path) = &settings.state_file {
         import(&store, path).await?;
     }

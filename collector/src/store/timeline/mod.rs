@@ -13,6 +13,7 @@ pub mod sql;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use omswatch_common::findings::Finding;
 use omswatch_common::snapshot::NodeObservation;
@@ -34,6 +35,8 @@ pub type SinceMap = Arc<HashMap<String, i64>>;
 pub struct TimelineHandle {
     tx: mpsc::Sender<Observation>,
     since: watch::Receiver<SinceMap>,
+    /// Set once the restart grace is over (see [`grace`]).
+    recording: Arc<AtomicBool>,
 }
 
 impl TimelineHandle {
@@ -44,6 +47,12 @@ impl TimelineHandle {
                 "the timeline is behind the store; this tick will be folded into the next"
             );
         }
+    }
+
+    /// Whether the restart grace is over: the collector's view is worth telling (the
+    /// Alertmanager push waits for it too, so a restart pages nobody).
+    pub fn recording(&self) -> bool {
+        self.recording.load(Ordering::Relaxed)
     }
 
     /// Since when `finding` has been active, when the store has it.
@@ -80,16 +89,26 @@ pub async fn start(
         silent_intervals,
     );
     let mut recorded = Recorded { active, states };
+    let recording = Arc::new(AtomicBool::new(false));
+    let over = Arc::clone(&recording);
     let task = tokio::spawn(async move {
         while let Some(observation) = rx.recv().await {
             if !grace.admits(&observation) {
                 continue;
             }
+            over.store(true, Ordering::Relaxed);
             record(&store, &mut recorded, &observation).await;
             since_tx.send_replace(since_of(&recorded.active));
         }
     });
-    Ok((TimelineHandle { tx, since }, task))
+    Ok((
+        TimelineHandle {
+            tx,
+            since,
+            recording,
+        },
+        task,
+    ))
 }
 
 /// Records what `now` changes; stops at the first failure (the next tick retries).

@@ -66,7 +66,7 @@ impl Store {
                 }
                 other => other.map_err(q)?,
             };
-            self.insert_event(&mut tx, &event, &[]).await.map_err(q)?;
+            self.insert_event(&mut tx, &event).await.map_err(q)?;
             tx.commit().await.map_err(q)?;
             Ok(at)
         })
@@ -93,7 +93,7 @@ impl Store {
                 at,
                 Some(active.raised_at_unix_ms),
             );
-            self.insert_event(&mut tx, &event, &[]).await.map_err(q)?;
+            self.insert_event(&mut tx, &event).await.map_err(q)?;
             tx.commit().await.map_err(q)?;
             Ok(true)
         })
@@ -187,7 +187,7 @@ impl Store {
             collector: self.collector().to_string(),
             ..Event::default()
         };
-        self.insert_event(&mut tx, &event, &[]).await.map_err(q)?;
+        self.insert_event(&mut tx, &event).await.map_err(q)?;
         tx.commit().await.map_err(q)?;
         Ok(Some(true))
     }
