@@ -68,6 +68,8 @@ pub struct HttpContext {
     pub open: OpenStreams,
     /// The gRPC Query service, whose status the status API renders.
     pub query: crate::query::QueryService,
+    /// The Servers page's sign-in sessions (they also admit `GET /api/*`).
+    pub sessions: crate::page::Sessions,
 }
 
 /// Who is on the other end of a connection: its address and, over TLS, the leaf of the
@@ -124,7 +126,7 @@ pub fn start(
     tracing::info!(
         listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         tls = tls.is_some(),
-        "HTTP listener serving /metrics, /api/v1/status, /-/healthy, /-/ready"
+        "HTTP listener serving the Servers page (/), /metrics, /api/v1/status, /-/healthy, /-/ready"
     );
     Ok(tokio::spawn(serve(
         listener,

@@ -12,7 +12,8 @@
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
 //! through [`convert`] (history from the store); [`bundle`] answers `GetBundle` from
 //! the same snapshot. [`http`] serves the same snapshot → diagnosis as Prometheus
-//! metrics ([`metrics`]) and as the status JSON, with health endpoints.
+//! metrics ([`metrics`]) and as the status JSON, with health endpoints, and [`page`] as
+//! the Servers page operators open in a browser.
 //! [`server`] only wires these tasks together and stops them.
 //!
 //! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text),
@@ -30,6 +31,7 @@ pub mod http;
 pub mod ingest;
 pub mod listener;
 pub mod metrics;
+pub mod page;
 pub mod persist;
 pub mod poll;
 pub mod query;

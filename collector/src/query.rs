@@ -56,6 +56,15 @@ impl QueryService {
         )
     }
 
+    /// The timeline's events matching `filter`, oldest first, and whether older ones were
+    /// left out: what `GetHistory` answers, and the Servers page shows.
+    pub async fn history(
+        &self,
+        filter: &HistoryFilter,
+    ) -> crate::store::Result<(Vec<crate::store::events::Event>, bool)> {
+        self.store.history(filter).await
+    }
+
     fn store_status(&self) -> StoreStatus {
         let health = self.store.health();
         StoreStatus {

@@ -134,6 +134,7 @@ pub async fn run_with_http(
                 counters: service.counters(),
                 open: open.clone(),
                 query: query.clone(),
+                sessions: crate::page::Sessions::new(),
             };
             Some(crate::http::start(
                 listener,
