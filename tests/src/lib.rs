@@ -7,6 +7,7 @@
 //!   IP, hostname and `/etc/hosts`;
 //! - [`Supervisord`]: a real `supervisord` laid out like an OMS container (`conf.d/*.ini`);
 //! - [`curl`] makes HTTP(S) requests through the real `curl`;
+//! - [`browser::Browser`]: a real headless chromium driven through chromedriver (WebDriver);
 //! - [`prometheus::Prometheus`]: a real Prometheus scraping the collector and evaluating the
 //!   shipped alert rules;
 //! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port;
@@ -24,6 +25,7 @@
 //! install, never silent skips.
 
 pub mod bins;
+pub mod browser;
 pub mod cluster;
 pub mod curl;
 pub mod deployment;
@@ -33,6 +35,7 @@ pub mod netns;
 pub mod ports;
 mod process;
 pub mod prometheus;
+pub mod servers_page;
 pub mod standalone;
 pub mod supervisord;
 pub mod tracked;
@@ -63,6 +66,7 @@ pub fn sweep_leftovers() -> anyhow::Result<Vec<u32>> {
         supervisord::DIR_PREFIX,
         mariadb::INSTANCE_DIR_PREFIX,
         prometheus::DIR_PREFIX,
+        browser::DIR_PREFIX,
     ] {
         host_lock::sweep_temp_dirs(prefix);
     }
