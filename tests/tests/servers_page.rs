@@ -20,6 +20,8 @@ type Result = anyhow::Result<()>;
 const UPDATE_SCREENSHOT: &str = "OMSWATCH_UPDATE_SCREENSHOT";
 /// The window of the wide screenshots.
 const WIDE: (u32, u32) = (1280, 900);
+/// The README's screenshot.
+const README_SHOT: (u32, u32) = (1280, 1300);
 
 /// The demo's cluster with oms_console stopped on node 3, once the collector sees both
 /// mistakes (as `scripts/demo.sh` shows them).
@@ -45,6 +47,17 @@ fn ca(cluster: &Cluster) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("the demo runs TLS"))?
         .ca
         .clone())
+}
+
+/// Fails, showing what the browser shows, unless its page is at `path`.
+async fn expect_path(client: &Client, path: &str) -> Result {
+    let url = client.current_url().await?;
+    if url.path() != path {
+        let source = client.source().await.unwrap_or_default();
+        let shown: String = source.chars().take(1500).collect();
+        anyhow::bail!("the browser is at {url}, not {path}; it shows:\n{shown}");
+    }
+    Ok(())
 }
 
 /// Signs in through the form with `token`; returns the page's path afterwards.
@@ -92,7 +105,7 @@ async fn the_demo_clusters_page_in_chromium() -> Result {
 
     // No cookie: the sign-in form. A wrong token: refused, the form again.
     client.goto(&format!("{}/", cluster.http_url)).await?;
-    assert_eq!(client.current_url().await?.path(), "/sign-in");
+    expect_path(client, "/sign-in").await?;
     assert_eq!(
         sign_in(client, "not-the-token-0123456789").await?,
         "/sign-in"
@@ -156,12 +169,19 @@ async fn the_demo_clusters_page_in_chromium() -> Result {
         "{verdict}"
     );
 
-    let png = full_screenshot(client, WIDE.0, WIDE.1).await?;
+    save(
+        "demo-1280-full.png",
+        &full_screenshot(client, WIDE.0, WIDE.1).await?,
+    )?;
+    // The README's picture: the top of the page, down to the start of the timeline.
+    client.set_window_size(README_SHOT.0, README_SHOT.1).await?;
+    let png = client.screenshot().await?;
     save("demo-1280.png", &png)?;
     if std::env::var(UPDATE_SCREENSHOT).is_ok_and(|v| v == "1") {
         let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/servers-page.png");
         std::fs::write(&docs, &png)?;
     }
+    client.set_window_size(WIDE.0, WIDE.1).await?;
 
     // Live: node 3's program started again shows ONLINE within 6 s, without a reload.
     client
@@ -246,7 +266,7 @@ async fn without_javascript(cluster: &Cluster) -> Result {
     let browser = Browser::start(&options).await?;
     let client = &browser.client;
     client.goto(&format!("{}/", cluster.http_url)).await?;
-    assert_eq!(client.current_url().await?.path(), "/sign-in");
+    expect_path(client, "/sign-in").await?;
     assert_eq!(sign_in(client, TOKEN).await?, "/", "a plain form signs in");
 
     let names: Vec<String> = nodes(client).await?.into_iter().map(|n| n.name).collect();

@@ -69,7 +69,8 @@ pub struct Verdict {
     pub fix_first: Option<Vec<Segment>>,
 }
 
-/// A piece of a remedy: text, or a command (`backticked` in the catalogue) shown as code.
+/// A piece of a message or remedy: text, or what the catalogue quotes in backticks (a
+/// command, shown as code; in a remedy, with a Copy button).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
     /// Its text.
@@ -131,8 +132,8 @@ pub struct ProblemView {
     pub subject: String,
     /// How long it has been active, when the timeline knows.
     pub active_for: Option<String>,
-    /// What is wrong.
-    pub message: String,
+    /// What is wrong (what it quotes, e.g. `hostname -i`, apart).
+    pub message: Vec<Segment>,
     /// What to do, commands apart.
     pub remedy: Vec<Segment>,
     /// The findings folded under it.
@@ -153,7 +154,7 @@ pub struct SymptomView {
     /// The nodes or IP it is about.
     pub subject: String,
     /// Its message, without the "(caused by …)" its place already says.
-    pub message: String,
+    pub message: Vec<Segment>,
 }
 
 /// What the restart button of issue 10 will act on.
@@ -366,7 +367,7 @@ fn problem(number: usize, p: &Problem<'_>, now_unix_ms: i64) -> ProblemView {
         active_for: root
             .since_unix_ms
             .map(|since| duration(now_unix_ms.saturating_sub(since) / 1000)),
-        message: root.message.clone(),
+        message: segments(&root.message),
         remedy: segments(&root.remedy),
         symptoms: p
             .symptoms
@@ -376,7 +377,7 @@ fn problem(number: usize, p: &Problem<'_>, now_unix_ms: i64) -> ProblemView {
                 severity_label: s.severity.to_uppercase(),
                 code: s.code.clone(),
                 subject: subject(s),
-                message: problems::under_root(&s.message, &root.id),
+                message: segments(&problems::under_root(&s.message, &root.id)),
             })
             .collect(),
         restart,

@@ -99,7 +99,8 @@ fn the_verdict_leads_with_the_first_problems_fix() {
     );
     assert_eq!(dup.symptoms.len(), 1);
     assert_eq!(
-        dup.symptoms[0].message, "n2: wrong IP",
+        dup.symptoms[0].message,
+        segments("n2: wrong IP"),
         "the cause goes without saying"
     );
     assert_eq!(live.title, "Critical · 2 problems · omswatch");
