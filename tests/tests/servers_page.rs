@@ -21,7 +21,7 @@ const UPDATE_SCREENSHOT: &str = "OMSWATCH_UPDATE_SCREENSHOT";
 /// The window of the wide screenshots.
 const WIDE: (u32, u32) = (1280, 900);
 /// The README's screenshot.
-const README_SHOT: (u32, u32) = (1280, 1300);
+const README_SHOT: (u32, u32) = (1280, 1540);
 
 /// The demo's cluster with oms_console stopped on node 3, once the collector sees both
 /// mistakes (as `scripts/demo.sh` shows them).

@@ -4,7 +4,7 @@
 
 use omswatch_common::proto::v1 as pb;
 
-use super::view::Stamp;
+use super::view::{Segment, Stamp, segments};
 
 /// How far back the page looks.
 pub const WINDOW_HOURS: i64 = 24;
@@ -37,8 +37,8 @@ pub struct EventRow {
     pub tone: &'static str,
     /// Nodes concerned, `—` when none.
     pub nodes: String,
-    /// What happened.
-    pub message: String,
+    /// What happened (what it quotes apart, as in the problems).
+    pub message: Vec<Segment>,
 }
 
 impl Timeline {
@@ -100,7 +100,7 @@ fn row(e: &pb::TimelineEvent, now_unix_ms: i64) -> EventRow {
         } else {
             e.nodes.join(", ")
         },
-        message: e.message.clone().unwrap_or_default(),
+        message: segments(e.message.as_deref().unwrap_or_default()),
     }
 }
 
