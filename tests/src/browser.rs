@@ -5,7 +5,8 @@
 //!   `setpriv --pdeathsig KILL`; chromium is its child and carries the same tag, so both die
 //!   with the test.
 //! - This machine has no internet: chromium runs with background networking, component
-//!   updates, sync and QUIC off, and a fresh profile (`--user-data-dir`) per browser.
+//!   updates, sync and QUIC off, and a fresh profile (`--user-data-dir`) per browser; its
+//!   `$HOME` and `$TMPDIR` are in the browser's own temp dir, removed on drop.
 //! - TLS is verified for real: the test CA is added as a trusted authority to an NSS database
 //!   (`certutil`, Debian's `libnss3-tools`) in the browser's own `$HOME/.pki/nssdb`, where
 //!   Chromium on Linux reads locally trusted certificates. No `--ignore-certificate-errors`.
@@ -69,7 +70,10 @@ impl Browser {
         sweep_temp_dirs(DIR_PREFIX);
         let (dir, dir_lock) = owned_temp_dir(DIR_PREFIX)?;
         let home = dir.path().join("home");
+        // chromium's own temp files too, so that a killed browser leaves nothing in /tmp.
+        let tmp = dir.path().join("tmp");
         std::fs::create_dir_all(&home)?;
+        std::fs::create_dir_all(&tmp)?;
         if let Some(ca) = &options.trust_ca {
             trust(&home, ca).await?;
         }
@@ -79,6 +83,7 @@ impl Browser {
         command
             .arg(format!("--port={port}"))
             .env("HOME", &home)
+            .env("TMPDIR", &tmp)
             .env_remove("DISPLAY")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
