@@ -191,13 +191,12 @@ async fn sign_in_sessions_headers_and_who_gets_the_page() -> Result {
         api.code, 200,
         "a signed-in page may read the status API: {api:?}"
     );
-    assert_eq!(
-        client
-            .get("/metrics", Some("__Host-omswatch-session=00"))
-            .await?
-            .code,
-        401
-    );
+    let metrics = client.get("/metrics", Some(&cookie)).await?;
+    assert_eq!(metrics.code, 401, "a page session is no scraper");
+    let forged = client
+        .get("/api/v1/status", Some("__Host-omswatch-session=00"))
+        .await?;
+    assert_eq!(forged.code, 401);
 
     // The assets: hashed names, cached for a year; an unknown name is no asset.
     let css = attribute_after(&page.body, "rel=\"stylesheet\"", "href").context("stylesheet")?;

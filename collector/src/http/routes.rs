@@ -78,9 +78,11 @@ async fn require_operator(
         .get(header::AUTHORIZATION)
         .map(HeaderValue::as_bytes);
     let mut decided = context.auth.operator_of(certificate, authorization);
-    // A signed-in page may read (a GET: SameSite=Strict keeps the cookie off other sites).
+    // A signed-in page may read the API (a GET: SameSite=Strict keeps the cookie off other
+    // sites); scrapers keep their token or certificate.
     if matches!(decided, Err(AuthError::NoCredentials))
         && request.method() == axum::http::Method::GET
+        && request.uri().path().starts_with("/api/")
         && crate::page::viewer::session_of(
             &context.sessions,
             &context.auth,
