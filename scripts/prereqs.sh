@@ -13,10 +13,13 @@ for pair in mariadbd:mariadb-server mariadb-install-db:mariadb-server supervisor
             supervisorctl:supervisor ip:iproute2 unshare:util-linux hostname:hostname \
             python3:python3 faketime:faketime curl:curl promtool:prometheus prometheus:prometheus \
             mariadb:mariadb-client readelf:binutils chroot:coreutils mount:mount \
-            x86_64-linux-musl-gcc:musl-tools prometheus-alertmanager:prometheus-alertmanager; do
+            x86_64-linux-musl-gcc:musl-tools prometheus-alertmanager:prometheus-alertmanager \
+            chromium:chromium chromedriver:chromium-driver certutil:libnss3-tools; do
   bin=${pair%%:*} pkg=${pair##*:}
   PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null || missing+=("$pkg")
 done
+# The Servers page's browser tests: text needs a font (chromium's own recommends are not installed).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "omswatch: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -114,6 +114,8 @@ pub enum Operator {
     Certificate(String),
     /// A valid bearer token (which one is never said).
     Token,
+    /// A session of the Servers page, opened with a valid token (HTTP `GET` only).
+    Session,
     /// Anyone (`--insecure`).
     Unverified,
 }
@@ -123,6 +125,7 @@ impl fmt::Display for Operator {
         match self {
             Operator::Certificate(name) => write!(f, "operator {name}"),
             Operator::Token => f.write_str("bearer token"),
+            Operator::Session => f.write_str("page session"),
             Operator::Unverified => f.write_str("unverified (--insecure)"),
         }
     }

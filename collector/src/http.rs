@@ -71,6 +71,8 @@ pub struct HttpContext {
     pub query: crate::query::QueryService,
     /// The store's health, the connections and the notifications, for `/metrics`.
     pub sources: crate::metrics::Sources,
+    /// The Servers page's sign-in sessions (they also admit `GET /api/*`).
+    pub sessions: crate::page::Sessions,
 }
 
 /// Who is on the other end of a connection: its address and, over TLS, the leaf of the
@@ -127,7 +129,7 @@ pub fn start(
     tracing::info!(
         listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         tls = tls.is_some(),
-        "HTTP listener serving /metrics, /api/v1/status, /-/healthy, /-/ready"
+        "HTTP listener serving the Servers page (/), /metrics, /api/v1/status, /-/healthy, /-/ready"
     );
     Ok(tokio::spawn(serve(
         listener,

@@ -12,9 +12,10 @@
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
 //! through [`convert`] (history from the store); [`bundle`] answers `GetBundle` from
 //! the same snapshot. [`http`] serves the same snapshot → diagnosis as Prometheus
-//! metrics ([`metrics`]) and as the status JSON, with health endpoints. [`notify`] pushes
-//! the findings to Alertmanager and POSTs every timeline event to webhooks (through the
-//! store's outbox, at least once).
+//! metrics ([`metrics`]) and as the status JSON, with health endpoints, and [`page`] as
+//! the Servers page operators open in a browser. [`notify`] pushes the findings to
+//! Alertmanager and POSTs every timeline event to webhooks (through the store's outbox,
+//! at least once).
 //! [`server`] only wires these tasks together and stops them.
 //!
 //! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text),
@@ -33,6 +34,7 @@ pub mod ingest;
 pub mod listener;
 pub mod metrics;
 pub mod notify;
+pub mod page;
 pub mod persist;
 pub mod poll;
 pub mod query;

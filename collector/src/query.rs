@@ -71,6 +71,16 @@ impl QueryService {
         })
     }
 
+    /// The timeline's events matching `filter`, oldest first, and whether older ones were
+    /// left out, as the store keeps them: what the Servers page shows ([`Self::history_of`]
+    /// is the same read for `GetHistory` and `GET /api/v1/history`).
+    pub async fn history(
+        &self,
+        filter: &HistoryFilter,
+    ) -> crate::store::Result<(Vec<crate::store::events::Event>, bool)> {
+        self.store.history(filter).await
+    }
+
     fn store_status(&self) -> StoreStatus {
         let health = self.store.health();
         StoreStatus {

@@ -154,6 +154,7 @@ pub async fn run_with_http(
                     connections: connections.clone(),
                     notify: notify_stats,
                 },
+                sessions: crate::page::Sessions::new(),
             };
             Some(crate::http::start(
                 listener,

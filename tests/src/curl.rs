@@ -36,7 +36,8 @@ impl Answer {
     }
 }
 
-/// GETs `url` with extra curl `args` (e.g. `--cacert`, `--cert`, `-H`); 10 s at most.
+/// GETs `url` with extra curl `args` (e.g. `--cacert`, `--cert`, `-H`; `-d` makes it a
+/// POST); 10 s at most.
 pub async fn get(url: &str, args: &[String]) -> anyhow::Result<Answer> {
     let curl = crate::require_program("curl", CURL_PACKAGE)?;
     let out = Command::new(curl)
@@ -59,4 +60,18 @@ pub async fn get(url: &str, args: &[String]) -> anyhow::Result<Answer> {
         body: body.to_string(),
         error: String::from_utf8_lossy(&out.stderr).into_owned(),
     })
+}
+
+/// POSTs `form` (urlencoded, as a browser's form) to `url` with extra curl `args`.
+pub async fn post_form(
+    url: &str,
+    form: &[(&str, &str)],
+    args: &[String],
+) -> anyhow::Result<Answer> {
+    let mut all: Vec<String> = form
+        .iter()
+        .flat_map(|(name, value)| ["--data-urlencode".to_string(), format!("{name}={value}")])
+        .collect();
+    all.extend(args.iter().cloned());
+    get(url, &all).await
 }

@@ -7,6 +7,7 @@
 //!   IP, hostname and `/etc/hosts`;
 //! - [`Supervisord`]: a real `supervisord` laid out like an OMS container (`conf.d/*.ini`);
 //! - [`curl`] makes HTTP(S) requests through the real `curl`;
+//! - [`browser::Browser`]: a real headless chromium driven through chromedriver (WebDriver);
 //! - [`prometheus::Prometheus`]: a real Prometheus scraping the collector and evaluating the
 //!   shipped alert rules; [`alertmanager::Alertmanager`]: a real Alertmanager the collector
 //!   pushes its alerts to;
@@ -29,6 +30,7 @@
 
 pub mod alertmanager;
 pub mod bins;
+pub mod browser;
 pub mod cluster;
 pub mod curl;
 pub mod deployment;
@@ -39,6 +41,7 @@ pub mod netns;
 pub mod ports;
 mod process;
 pub mod prometheus;
+pub mod servers_page;
 pub mod standalone;
 pub mod supervisord;
 pub mod tracked;
@@ -71,6 +74,7 @@ pub fn sweep_leftovers() -> anyhow::Result<Vec<u32>> {
         mariadb::INSTANCE_DIR_PREFIX,
         prometheus::DIR_PREFIX,
         alertmanager::DIR_PREFIX,
+        browser::DIR_PREFIX,
     ] {
         host_lock::sweep_temp_dirs(prefix);
     }

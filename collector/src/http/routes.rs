@@ -1,8 +1,9 @@
 //! The router: which path is open, which needs an operator, and the request timeout over
 //! all of them. `/-/healthy` and `/-/ready` are open (as Prometheus's own are: a load
 //! balancer or systemd probe has no credentials); `/metrics` and `/api/*` need an operator
-//! certificate or `Authorization: Bearer <token>` from the token file. A later module (the
-//! Servers page, `GET /` and its assets) adds its routes with `Router::merge` here.
+//! certificate or `Authorization: Bearer <token>` from the token file, or (`GET` only) the
+//! Servers page's session cookie. The page ([`crate::page`]: `GET /`, sign-in, its assets)
+//! merges its own routes here.
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -28,6 +29,7 @@ pub fn router(context: HttpContext) -> Router {
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(api::ready))
         .merge(operator_only)
+        .merge(crate::page::router())
         .fallback(not_found)
         .layer(middleware::from_fn(time_limit))
         .with_state(context)
@@ -54,7 +56,7 @@ async fn healthy() -> Response {
 async fn not_found() -> Response {
     text(
         StatusCode::NOT_FOUND,
-        "not found: this listener serves /metrics, /api/v1/status, /api/v1/history, /-/healthy and /-/ready",
+        "not found: this listener serves the Servers page (/), /metrics, /api/v1/status, /api/v1/history, /-/healthy and /-/ready",
     )
 }
 
@@ -75,7 +77,23 @@ async fn require_operator(
         .headers()
         .get(header::AUTHORIZATION)
         .map(HeaderValue::as_bytes);
-    match context.auth.operator_of(certificate, authorization) {
+    let mut decided = context.auth.operator_of(certificate, authorization);
+    // A signed-in page may read the API (a GET: SameSite=Strict keeps the cookie off other
+    // sites); scrapers keep their token or certificate.
+    if matches!(decided, Err(AuthError::NoCredentials))
+        && request.method() == axum::http::Method::GET
+        && request.uri().path().starts_with("/api/")
+        && crate::page::viewer::session_of(
+            &context.sessions,
+            &context.auth,
+            request.headers(),
+            std::time::Instant::now(),
+        )
+        .is_some()
+    {
+        decided = Ok(crate::auth::Operator::Session);
+    }
+    match decided {
         Ok(operator) => {
             tracing::debug!(peer = %addr, %operator, path = %request.uri().path(), "HTTP request");
             next.run(request).await

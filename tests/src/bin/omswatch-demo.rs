@@ -6,16 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use omswatch_tests::bin_path;
-use omswatch_tests::cluster::{Cluster, ClusterSpec, OmsHostIp, find};
+use omswatch_tests::cluster::{Cluster, ClusterSpec, find};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
-    let mut spec = ClusterSpec::healthy(3);
-    spec.interval = Duration::from_secs(2);
-    spec.nodes[1].oms_host_ip = OmsHostIp::OfNode(0);
-    // As on a real OMS: node 2's supervisor reports under node 1's IP, so its own
-    // IP has no heartbeat row.
-    spec.nodes[1].heartbeat_age_s = None;
+    // Node 2 started with node 1's OMS_HOST_IP; as on a real OMS, its supervisor then
+    // reports under node 1's IP, so its own IP has no heartbeat row.
+    let spec = ClusterSpec::demo();
     println!(
         "Starting a 3-node OMS-like cluster: MariaDB MetaDB, supervisord + omswatch-agent per node, collector..."
     );

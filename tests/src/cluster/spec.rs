@@ -176,4 +176,15 @@ impl ClusterSpec {
             store: StoreKind::Sqlite,
         }
     }
+
+    /// The demo's cluster (`scripts/demo.sh`, and the Servers page's browser test): three
+    /// nodes, node 2 started with node 1's OMS_HOST_IP (so, as on a real OMS, its own IP has
+    /// no heartbeat row), 2 s report intervals. The demo then stops oms_console on node 3.
+    pub fn demo() -> ClusterSpec {
+        let mut spec = ClusterSpec::healthy(3);
+        spec.interval = Duration::from_secs(2);
+        spec.nodes[1].oms_host_ip = OmsHostIp::OfNode(0);
+        spec.nodes[1].heartbeat_age_s = None;
+        spec
+    }
 }
