@@ -10,11 +10,18 @@ use sqlx::error::BoxDynError;
 use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 
 /// (version, description, SQL), oldest first.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "store: reports, timeline, active findings, node states, webhook outbox, leases",
-    include_str!("migrations/0001_store.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "store: reports, timeline, active findings, node states, webhook outbox, leases",
+        include_str!("migrations/0001_store.sql"),
+    ),
+    (
+        2,
+        "remediation events: actor, program, result, duration, reason, request id",
+        include_str!("migrations/0002_remediation.sql"),
+    ),
+];
 
 /// The embedded migrations, as sqlx reads them.
 #[derive(Debug)]
