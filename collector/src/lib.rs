@@ -11,7 +11,8 @@
 //! is the old state file, imported once); [`query`] asks [`state`] for a
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
 //! through [`convert`] (history from the store); [`bundle`] answers `GetBundle` from
-//! the same snapshot. [`http`] serves the same snapshot → diagnosis as Prometheus
+//! the same snapshot; [`remediation`] restarts a program through its node's agent
+//! (down the node's report stream), audited in the timeline. [`http`] serves the same snapshot → diagnosis as Prometheus
 //! metrics ([`metrics`]) and as the status JSON, with health endpoints.
 //! [`server`] only wires these tasks together and stops them.
 //!
@@ -34,6 +35,7 @@ pub mod persist;
 pub mod poll;
 pub mod query;
 pub mod rate;
+pub mod remediation;
 pub mod server;
 pub mod settings;
 pub mod state;
