@@ -83,6 +83,7 @@ impl Reporter {
             config: Some(config),
             resources: Some(resources),
             health: Some(health),
+            restart: None,
         };
         // Clipped here rather than at sending, so `--once` prints what is sent
         // and change detection compares what the collector will see.

@@ -11,6 +11,7 @@
 mod address;
 mod autostart;
 mod conf;
+mod control;
 mod ctl;
 mod error;
 #[cfg(test)]
@@ -25,6 +26,7 @@ use omswatch_common::proto::v1::{Program, SupervisorStatus};
 use tokio::time::Instant;
 
 use self::address::{Credentials, ServerAddress};
+pub use self::control::RestartDone;
 use self::error::{Error, Result};
 
 /// Where and how to reach supervisord.
