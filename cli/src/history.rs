@@ -16,6 +16,15 @@ const EXIT_UNUSABLE: u8 = 3;
 /// Largest history answer accepted (tonic's default is 4 MiB; 5,000 events with evidence can exceed it).
 const MAX_HISTORY_BYTES: usize = 64 << 20;
 
+/// The kinds of event `--kind` takes.
+pub const KINDS: [&str; 5] = [
+    "raised",
+    "cleared",
+    "node_state",
+    "collector",
+    "remediation",
+];
+
 /// A `--since`/`--until` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum When {
@@ -63,6 +72,8 @@ pub struct Query {
     pub node: Option<String>,
     /// `--code`.
     pub code: Option<String>,
+    /// `--kind`.
+    pub kind: Option<String>,
     /// `--limit`.
     pub limit: u32,
     /// `--format json`.
@@ -89,12 +100,23 @@ impl Query {
         {
             return Err("--since is after --until".into());
         }
+        let kind = match self.kind.as_deref().map(str::trim) {
+            Some(kind) if KINDS.contains(&kind) => kind.to_string(),
+            Some(kind) => {
+                return Err(format!(
+                    "unknown event kind {kind:?}; the kinds are {}",
+                    KINDS.join(", ")
+                ));
+            }
+            None => String::new(),
+        };
         Ok(HistoryRequest {
             since_unix_ms,
             until_unix_ms,
             node: self.node.clone().unwrap_or_default(),
             code,
             limit: self.limit,
+            kind,
         })
     }
 }
@@ -169,6 +191,7 @@ mod tests {
             until: None,
             node: Some("oms-node-2".into()),
             code: Some("component_not_running".into()),
+            kind: None,
             limit: 10,
             json: false,
             timeout: Duration::from_secs(1),
@@ -176,6 +199,22 @@ mod tests {
         let request = query.request(SystemTime::now()).expect("valid");
         assert_eq!(request.code, "COMPONENT_NOT_RUNNING");
         assert_eq!(request.node, "oms-node-2");
+        let remediation = Query {
+            kind: Some("remediation".into()),
+            ..query.clone()
+        };
+        let request = remediation.request(SystemTime::now()).expect("valid");
+        assert_eq!(request.kind, "remediation");
+        let wrong_kind = Query {
+            kind: Some("restart".into()),
+            ..query.clone()
+        };
+        assert!(
+            wrong_kind
+                .request(SystemTime::now())
+                .expect_err("unknown kind")
+                .contains("remediation")
+        );
         let bad = Query {
             code: Some("NOPE".into()),
             ..query

@@ -26,7 +26,7 @@ pub struct EventJson {
     pub at: String,
     /// The same time, Unix milliseconds.
     pub at_unix_ms: i64,
-    /// raised, cleared, node_state or collector.
+    /// raised, cleared, node_state, collector or remediation.
     pub kind: String,
     /// Finding code.
     pub code: Option<String>,
@@ -52,6 +52,18 @@ pub struct EventJson {
     pub raised_at_unix_ms: Option<i64>,
     /// The collector that recorded it.
     pub collector: String,
+    /// remediation: who asked (certificate name, `token:<name>`, `token#<hash>`).
+    pub actor: Option<String>,
+    /// remediation: the supervisord program.
+    pub program: Option<String>,
+    /// remediation: requested, refused, running, not_running, failed or no_answer.
+    pub result: Option<String>,
+    /// remediation: from the request to this outcome, milliseconds.
+    pub duration_ms: Option<i64>,
+    /// remediation: the operator's reason.
+    pub reason: Option<String>,
+    /// remediation: the request's id, shared by its requested and outcome events.
+    pub request_id: Option<String>,
 }
 
 /// The JSON document of a history answer.
@@ -85,6 +97,12 @@ fn event_json(e: &pb::TimelineEvent) -> EventJson {
         region: e.region.clone(),
         raised_at_unix_ms: e.raised_at_unix_ms,
         collector: e.collector.clone(),
+        actor: e.actor.clone(),
+        program: e.program.clone(),
+        result: e.result.clone(),
+        duration_ms: e.duration_ms,
+        reason: e.reason.clone(),
+        request_id: e.request_id.clone(),
     }
 }
 
@@ -150,6 +168,11 @@ fn row(e: &pb::TimelineEvent) -> [String; 5] {
             .get("action")
             .cloned()
             .unwrap_or_else(|| "-".into()),
+        "remediation" => format!(
+            "restart {}: {}",
+            e.program.as_deref().unwrap_or("?"),
+            e.result.as_deref().unwrap_or("?")
+        ),
         _ => e.code.clone().unwrap_or_else(|| "-".into()),
     };
     let nodes = if e.nodes.is_empty() {
