@@ -132,12 +132,12 @@ pub(super) fn lines(path: &Path, text: &str) -> Result<Vec<(Secret, Grant)>, Tok
         {
             return Err(malformed(format!("repeats the token of line {first}")));
         }
-        if let Some(name) = grant.name() {
-            if let Some(first) = names.insert(name.to_string(), line_no) {
-                return Err(malformed(format!(
-                    "name={name} is already used on line {first}; names must be unique"
-                )));
-            }
+        if let Some(name) = grant.name()
+            && let Some(first) = names.insert(name.to_string(), line_no)
+        {
+            return Err(malformed(format!(
+                "name={name} is already used on line {first}; names must be unique"
+            )));
         }
         tokens.push((secret, grant, line_no));
     }
