@@ -1,3 +1,4 @@
+use super::ending::not_running_why;
 use super::*;
 
 fn request(node: &str, program: &str) -> RestartRequest {
