@@ -239,6 +239,7 @@ async fn main() -> anyhow::Result<()> {
         supervisor_settings,
     )
     .map_err(|e| anyhow::anyhow!(e))?;
+    reporter.restart_policy = Some(restarts.advertised());
     let schedule = Schedule {
         transport: transport_for(&collector, &args)?,
         collector,

@@ -116,6 +116,18 @@ impl Restarts {
         &self.policy
     }
 
+    /// The switches as every report advertises them.
+    pub fn advertised(&self) -> omswatch_common::proto::v1::RestartPolicy {
+        omswatch_common::proto::v1::RestartPolicy {
+            allowed: self.policy.allow,
+            programs: if self.policy.allow {
+                self.policy.programs.clone()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
     /// Handles `command`: refused at once, or run in its own task; every answer goes
     /// to `answers` (the stream that brought it). A restart under way is not stopped
     /// when that stream ends: leaving a program stopped would be worse.
@@ -351,5 +363,10 @@ mod tests {
         .expect("trimmed");
         assert_eq!(ok.policy().programs, ["nginx"]);
         assert!(ok.policy().allow);
+        let advertised = ok.advertised();
+        assert!(advertised.allowed && advertised.programs == ["nginx"]);
+        let off = Restarts::from_flags(false, vec!["nginx".into()], SupervisorSettings::default())
+            .expect("off");
+        assert!(!off.advertised().allowed && off.advertised().programs.is_empty());
     }
 }

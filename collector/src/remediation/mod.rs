@@ -152,6 +152,12 @@ impl Remediation {
         self.inner.allow
     }
 
+    /// Whether views should offer to restart `program` on the node whose last report is
+    /// `report` (the Servers page's button): see [`offered`].
+    pub fn offers(&self, report: &NodeReport, program: &str) -> bool {
+        offered(self.inner.allow, report, program)
+    }
+
     /// Registers `node`'s report stream, answering on `acks`, until the registration drops.
     pub fn stream_opened(&self, node: &str, acks: AckSender, agent_version: &str) -> Registration {
         self.inner.streams.register(node, acks, agent_version)
@@ -227,6 +233,20 @@ impl Remediation {
         self.record_end(attempt, &ended).await;
         ended
     }
+}
+
+/// Whether a restart of `program` can work on the node of `report`: this collector
+/// allows restarts (`collector_allows`), the node's agent advertises that it does and
+/// lists the program, and the program is not the agent itself. An agent that
+/// advertises nothing (older than restarts) is offered nothing.
+pub fn offered(collector_allows: bool, report: &NodeReport, program: &str) -> bool {
+    let Some(policy) = &report.restart_policy else {
+        return false;
+    };
+    collector_allows
+        && policy.allowed
+        && policy.programs.iter().any(|p| p == program)
+        && !omswatch_common::restart::names_the_agent(program)
 }
 
 #[cfg(test)]

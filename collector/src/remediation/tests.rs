@@ -65,3 +65,38 @@ fn a_program_that_is_not_running_says_why() {
     );
     assert_eq!(not_running_why(None, ""), "not in the node's report");
 }
+
+#[test]
+fn a_restart_is_offered_only_where_every_switch_is_on() {
+    use omswatch_common::proto::v1::RestartPolicy;
+    let report = |allowed: bool, programs: &[&str]| NodeReport {
+        restart_policy: Some(RestartPolicy {
+            allowed,
+            programs: programs.iter().map(|p| p.to_string()).collect(),
+        }),
+        ..Default::default()
+    };
+    let on = report(true, &["oms_console", "nginx"]);
+    assert!(offered(true, &on, "oms_console"));
+    assert!(
+        !offered(false, &on, "oms_console"),
+        "the collector's switch"
+    );
+    assert!(
+        !offered(true, &report(false, &[]), "oms_console"),
+        "the agent's switch"
+    );
+    assert!(
+        !offered(true, &on, "oms_drc_cm"),
+        "not in --restart-programs"
+    );
+    assert!(
+        !offered(true, &NodeReport::default(), "oms_console"),
+        "an older agent"
+    );
+    assert!(!offered(
+        true,
+        &report(true, &["omswatch_agent"]),
+        "omswatch_agent"
+    ));
+}

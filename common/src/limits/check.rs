@@ -98,6 +98,16 @@ pub fn check(report: &NodeReport) -> Result<(), Violation> {
     if let Some(outcome) = &report.restart {
         check_restart(outcome)?;
     }
+    if let Some(policy) = &report.restart_policy {
+        count(
+            "restart_policy.programs",
+            policy.programs.len(),
+            MAX_PROGRAMS,
+        )?;
+        for (i, program) in policy.programs.iter().enumerate() {
+            label(&format!("restart_policy.programs[{i}]"), program)?;
+        }
+    }
     Ok(())
 }
 

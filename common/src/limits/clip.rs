@@ -45,6 +45,12 @@ pub fn clip(report: &mut NodeReport) {
     if let Some(outcome) = &mut report.restart {
         clip_restart(outcome);
     }
+    if let Some(policy) = &mut report.restart_policy {
+        policy.programs.truncate(MAX_PROGRAMS);
+        for program in &mut policy.programs {
+            printable(program, MAX_LABEL);
+        }
+    }
 }
 
 /// A restart's answer: supervisord's fault strings are free text of any length.

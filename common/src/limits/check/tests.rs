@@ -133,6 +133,13 @@ fn each_violation_names_its_field() {
             }),
             "restart.message is 4097 bytes",
         ),
+        (
+            with(|r| {
+                let policy = r.restart_policy.get_or_insert_with(Default::default);
+                policy.programs = vec!["oms_console".into(), "x\ny".into()];
+            }),
+            "restart_policy.programs[1]",
+        ),
     ];
     for (report, expected) in cases {
         let err = check(&report).expect_err(expected).to_string();
