@@ -19,7 +19,7 @@ fn collector(store_args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
             "127.0.0.1:0",
             "--oms-config",
             "/x/config.yaml",
-            // Not the default 127.0.0.1:9471: two collectors at once here, and others' tests.
+            // The HTTP listener's default port is one per machine: tests run side by side.
             "--http-listen",
             "off",
         ])
@@ -32,16 +32,6 @@ fn collector(store_args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-/// A child killed and reaped when dropped, even when an assertion fails first.
-struct Reaped(std::process::Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn refused(store_args: &[&str], env: &[(&str, &str)], expected: &[&str]) -> String {
@@ -61,14 +51,14 @@ fn a_second_collector_on_the_same_sqlite_file_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("omswatch.db");
     let db_arg = db.display().to_string();
-    let first = Command::new(BIN)
+    let mut first = Command::new(BIN)
         .args([
             "--insecure",
             "--listen",
             "127.0.0.1:0",
             "--oms-config",
             "/x/config.yaml",
-            // Not the default 127.0.0.1:9471: two collectors at once here, and others' tests.
+            // The HTTP listener's default port is one per machine: tests run side by side.
             "--http-listen",
             "off",
         ])
@@ -77,10 +67,9 @@ fn a_second_collector_on_the_same_sqlite_file_is_refused() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map(Reaped)
         .expect("first collector");
     let lock = dir.path().join("omswatch.db.lock");
-    let pid = first.0.id().to_string();
+    let pid = first.id().to_string();
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::fs::read_to_string(&lock).unwrap_or_default() != pid && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -95,7 +84,8 @@ fn a_second_collector_on_the_same_sqlite_file_is_refused() {
             "mysql://",
         ],
     );
-    drop(first);
+    let _ = first.kill();
+    let _ = first.wait();
     assert!(!stderr.contains("panicked"), "{stderr}");
     // Once the first is gone, the file is free again.
     let mut again = Command::new(BIN)
@@ -105,7 +95,7 @@ fn a_second_collector_on_the_same_sqlite_file_is_refused() {
             "127.0.0.1:0",
             "--oms-config",
             "/x/config.yaml",
-            // Not the default 127.0.0.1:9471: two collectors at once here, and others' tests.
+            // The HTTP listener's default port is one per machine: tests run side by side.
             "--http-listen",
             "off",
         ])
