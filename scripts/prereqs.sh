@@ -5,14 +5,15 @@ set -euo pipefail
 
 die() { echo "omswatch: $*" >&2; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || die "run as root: network namespaces and the throwaway mariadbd need it (sudo $0)"
+[ "$(id -u)" -eq 0 ] || die "run as root: network namespaces and the throwaway mariadbd need it"
 command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
 
 missing=()
 for pair in mariadbd:mariadb-server mariadb-install-db:mariadb-server supervisord:supervisor \
             supervisorctl:supervisor ip:iproute2 unshare:util-linux hostname:hostname \
             python3:python3 faketime:faketime curl:curl promtool:prometheus prometheus:prometheus \
-            mariadb:mariadb-client; do
+            mariadb:mariadb-client readelf:binutils chroot:coreutils mount:mount \
+            x86_64-linux-musl-gcc:musl-tools; do
   bin=${pair%%:*} pkg=${pair##*:}
   PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null || missing+=("$pkg")
 done
@@ -44,3 +45,7 @@ for component in rustfmt clippy; do
   cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$component" \
     || die "cargo ${component} is missing and could not be installed"
 done
+# The static agent (scripts/build-static-agent.sh) is built for musl.
+rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl \
+  || rustup target add x86_64-unknown-linux-musl >&2 \
+  || die "the rustup target x86_64-unknown-linux-musl is missing and could not be added"

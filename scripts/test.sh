@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every omswatch check and test: installs what is missing, then formatting,
-# clippy -D warnings, rustdoc -D warnings, one build, and the whole test suite (unit tests and the
-# end-to-end tests against real mariadbd, supervisord and network namespaces).
+# clippy -D warnings, rustdoc -D warnings, one build, the static agent that ships
+# (scripts/build-static-agent.sh), and the whole test suite (unit tests and the end-to-end tests
+# against real mariadbd, supervisord and network namespaces).
 # Cleans up after itself, also when a test fails, and fails if any process it started is still
 # alive at its end (scripts/leak-check.sh names and kills it). Exit code: 0 only if all passed.
 set -euo pipefail
@@ -30,6 +31,11 @@ echo "== cargo doc -D warnings (broken links, HTML in docs)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 echo "== build"
 cargo build --workspace --bins --locked
+echo "== static agent (the one that ships; tests/tests/static_agent.rs runs it in an empty chroot)"
+built=$SECONDS
+OMSWATCH_STATIC_AGENT=$(scripts/build-static-agent.sh)
+export OMSWATCH_STATIC_AGENT
+echo "omswatch: static agent ready in $((SECONDS - built))s: $OMSWATCH_STATIC_AGENT"
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

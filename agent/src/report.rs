@@ -2,28 +2,27 @@
 //! before the interval is up: when what an operator would see has changed.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use omswatch_common::proto::v1::{
     Identity, NodeConfig, NodeReport, OmsHealth, Program, SupervisorStatus,
 };
 
 use crate::probe::health::HealthProbe;
-use crate::probe::identity::{self, IdentitySources};
-use crate::probe::node_config;
-use crate::probe::resources::{self, ResourceSources};
+use crate::probe::identity::IdentityProbe;
+use crate::probe::node_config::{self, ConfigProbe};
+use crate::probe::resources::ResourceProbe;
 use crate::probe::supervisor::SupervisorProbe;
 
 /// Where each probe looks.
 pub struct Probes {
-    /// Identity sources.
-    pub identity: IdentitySources,
+    /// Host name, its addresses, interfaces, OMS_HOST_IP.
+    pub identity: IdentityProbe,
     /// The supervisord probe.
     pub supervisor: SupervisorProbe,
     /// The node's config.yaml.
-    pub oms_config: PathBuf,
-    /// The /proc root and the OMS paths measured.
-    pub resources: ResourceSources,
+    pub oms_config: ConfigProbe,
+    /// Load, memory, CPUs and the OMS paths' disks.
+    pub resources: ResourceProbe,
     /// OMS's health endpoint and docker_init log.
     pub health: HealthProbe,
 }
@@ -61,12 +60,12 @@ impl Reporter {
     /// others run together.
     pub async fn build(&mut self) -> NodeReport {
         let probes = &self.probes;
-        let config = node_config::probe(&probes.oms_config).await;
+        let config = probes.oms_config.probe().await;
         let nginx_server_port = node_config::nginx_server_port(&config);
         let (identity, supervisor, resources, health) = tokio::join!(
-            identity::probe(&probes.identity),
+            probes.identity.probe(),
             probes.supervisor.probe(),
-            resources::probe(&probes.resources),
+            probes.resources.probe(),
             probes.health.probe(nginx_server_port),
         );
         let region = match self.region.trim() {

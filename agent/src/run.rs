@@ -202,9 +202,12 @@ async fn probe_and_send(
     tx: &mpsc::Sender<NodeReport>,
     sent: &mut Sent,
 ) -> Result<(), Ended> {
+    let started = Instant::now();
     let report = reporter.build().await;
     let print = Fingerprint::of(&report);
     let changed = print != sent.print;
+    // One line per probe at debug level: what a probe costs, and a count for scripts/bench-agent.sh.
+    tracing::debug!(seq = report.seq, changed, took = ?started.elapsed(), "probed");
     if !changed && sent.at.elapsed() < schedule.interval {
         return Ok(());
     }

@@ -10,6 +10,17 @@ use omswatch_tests::MariaDb;
 
 const BIN: &str = env!("CARGO_BIN_EXE_omswatch-collector");
 
+/// A collector that is killed and reaped however the test ends (a failed
+/// assertion must not leave it running: the test command's leak check fails).
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Runs the collector (plain text on loopback) with `store_args`; (success, stderr).
 fn collector(store_args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(BIN)
@@ -17,11 +28,10 @@ fn collector(store_args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
             "--insecure",
             "--listen",
             "127.0.0.1:0",
-            "--oms-config",
-            "/x/config.yaml",
-            // The HTTP listener's default port is one per machine: tests run side by side.
             "--http-listen",
             "off",
+            "--oms-config",
+            "/x/config.yaml",
         ])
         .args(store_args)
         .env_clear()
@@ -51,25 +61,26 @@ fn a_second_collector_on_the_same_sqlite_file_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("omswatch.db");
     let db_arg = db.display().to_string();
-    let mut first = Command::new(BIN)
-        .args([
-            "--insecure",
-            "--listen",
-            "127.0.0.1:0",
-            "--oms-config",
-            "/x/config.yaml",
-            // The HTTP listener's default port is one per machine: tests run side by side.
-            "--http-listen",
-            "off",
-        ])
-        .args(["--store", &db_arg])
-        .env_clear()
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("first collector");
+    let first = Running(
+        Command::new(BIN)
+            .args([
+                "--insecure",
+                "--listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "off",
+                "--oms-config",
+                "/x/config.yaml",
+            ])
+            .args(["--store", &db_arg])
+            .env_clear()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("first collector"),
+    );
     let lock = dir.path().join("omswatch.db.lock");
-    let pid = first.id().to_string();
+    let pid = first.0.id().to_string();
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::fs::read_to_string(&lock).unwrap_or_default() != pid && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -84,34 +95,33 @@ fn a_second_collector_on_the_same_sqlite_file_is_refused() {
             "mysql://",
         ],
     );
-    let _ = first.kill();
-    let _ = first.wait();
+    drop(first);
     assert!(!stderr.contains("panicked"), "{stderr}");
     // Once the first is gone, the file is free again.
-    let mut again = Command::new(BIN)
-        .args([
-            "--insecure",
-            "--listen",
-            "127.0.0.1:0",
-            "--oms-config",
-            "/x/config.yaml",
-            // The HTTP listener's default port is one per machine: tests run side by side.
-            "--http-listen",
-            "off",
-        ])
-        .args(["--store", &db_arg])
-        .env_clear()
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("again");
+    let mut again = Running(
+        Command::new(BIN)
+            .args([
+                "--insecure",
+                "--listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "off",
+                "--oms-config",
+                "/x/config.yaml",
+            ])
+            .args(["--store", &db_arg])
+            .env_clear()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("again"),
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert!(
-        again.try_wait().expect("wait").is_none(),
+        again.0.try_wait().expect("wait").is_none(),
         "the file is free after the first exits"
     );
-    let _ = again.kill();
-    let _ = again.wait();
+    drop(again);
 }
 
 #[test]

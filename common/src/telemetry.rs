@@ -17,6 +17,46 @@ pub fn init() {
         .init();
 }
 
+/// [`init`] for the agent: the same output, with `RUST_LOG` read as comma-separated `level` and
+/// `target=level` directives (`info,omswatch_agent::run=debug`), default `info`. It leaves out
+/// `EnvFilter`'s span and field filters, whose regular-expression engine would be a twentieth of
+/// the agent's code, and so of the memory it keeps in every OMS container.
+pub fn init_targets() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let spec = std::env::var("RUST_LOG").unwrap_or_default();
+    let (targets, refused) = targets(&spec);
+    let output = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    tracing_subscriber::registry()
+        .with(output)
+        .with(targets)
+        .init();
+    if let Some(error) = refused {
+        tracing::warn!(rust_log = %spec, %error, "RUST_LOG not understood (expected e.g. `info,omswatch_agent=debug`); logging at info");
+    }
+}
+
+/// The filter `spec` (`RUST_LOG`) asks for, or `info` and why `spec` was refused.
+fn targets(
+    spec: &str,
+) -> (
+    tracing_subscriber::filter::Targets,
+    Option<tracing_subscriber::filter::ParseError>,
+) {
+    use tracing_subscriber::filter::Targets;
+    let info = || Targets::new().with_default(tracing::Level::INFO);
+    match spec.trim() {
+        "" => (info(), None),
+        given => match given.parse::<Targets>() {
+            Ok(targets) => (targets, None),
+            Err(error) => (info(), Some(error)),
+        },
+    }
+}
+
 /// This machine's wall clock in Unix milliseconds (0 before 1970, saturating far ahead).
 pub fn now_unix_ms() -> i64 {
     std::time::SystemTime::now()
@@ -77,6 +117,28 @@ async fn terminate() {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rust_log_targets_default_to_info() {
+        use tracing::Level;
+        let (targets, refused) = super::targets("info,omswatch_agent::run=debug");
+        assert!(refused.is_none());
+        assert!(targets.would_enable("omswatch_agent::run", &Level::DEBUG));
+        assert!(!targets.would_enable("omswatch_agent::report", &Level::DEBUG));
+        assert!(targets.would_enable("h2", &Level::INFO));
+        for spec in ["", "  ", "info=info=info"] {
+            let (targets, _) = super::targets(spec);
+            assert!(
+                targets.would_enable("omswatch_agent", &Level::INFO),
+                "{spec:?}"
+            );
+            assert!(
+                !targets.would_enable("omswatch_agent", &Level::DEBUG),
+                "{spec:?}"
+            );
+        }
+        assert!(super::targets("info=info=info").1.is_some());
+    }
+
     #[test]
     fn chain_includes_causes_once() {
         let inner =

@@ -36,6 +36,32 @@ pub fn bin_path_in(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The environment variable naming the static agent that ships (set by scripts/test.sh).
+pub const STATIC_AGENT_ENV: &str = "OMSWATCH_STATIC_AGENT";
+
+/// The static `omswatch-agent` built by scripts/build-static-agent.sh: `$OMSWATCH_STATIC_AGENT`,
+/// else where that script leaves it (`target/x86_64-unknown-linux-musl/agent/`).
+///
+/// Fails, saying how to build it, when it is not there: the test that needs it must not skip.
+pub fn static_agent_path() -> anyhow::Result<PathBuf> {
+    let path = match std::env::var_os(STATIC_AGENT_ENV) {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let bin_dir = default_bin_dir()?;
+            let target = bin_dir.parent().unwrap_or(&bin_dir);
+            target.join("x86_64-unknown-linux-musl/agent/omswatch-agent")
+        }
+    };
+    if !path.is_file() {
+        bail!(
+            "the static agent {} is missing: run scripts/build-static-agent.sh (scripts/test.sh \
+             does and sets {STATIC_AGENT_ENV})",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
 /// The cargo output directory of the running test (`target/debug` for `target/debug/deps/t-…`).
 pub fn default_bin_dir() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("finding the running test executable")?;

@@ -9,7 +9,8 @@
 //! - [`curl`] makes HTTP(S) requests through the real `curl`;
 //! - [`prometheus::Prometheus`]: a real Prometheus scraping the collector and evaluating the
 //!   shipped alert rules;
-//! - [`bin_path`] finds the workspace binaries, [`free_port`] a TCP port;
+//! - [`bin_path`] finds the workspace binaries ([`bins::static_agent_path`] the agent that
+//!   ships), [`free_port`] a TCP port; [`elf`] tells what a binary needs to start;
 //! - [`cluster`] assembles the pieces into a whole OMS-like cluster with agents and a collector;
 //! - [`deployment`]: a seeded MetaDB and two regions' config.yaml, no agent (for `omswatch check`);
 //! - [`TrackedChild`] owns every long-running process the pieces start: dropping it kills the
@@ -27,6 +28,7 @@ pub mod bins;
 pub mod cluster;
 pub mod curl;
 pub mod deployment;
+pub mod elf;
 pub mod host_lock;
 pub mod mariadb;
 pub mod netns;
@@ -80,7 +82,7 @@ pub fn require_root() -> anyhow::Result<()> {
     if uid != 0 {
         bail!(
             "the omswatch integration harness needs root (uid is {uid}): run the tests as root, \
-             e.g. `sudo scripts/test.sh`"
+             e.g. `scripts/test.sh` as root"
         );
     }
     Ok(())

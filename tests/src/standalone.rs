@@ -42,7 +42,10 @@ impl Standalone {
         let log = std::fs::File::create(dir.path().join("collector.log"))?;
         let mut command = Command::new(bin_path("omswatch-collector")?);
         command
-            .args(["--listen", &addr, "--tick", "1s"])
+            .args(["--listen", &addr, "--tick", "1s", "--http-listen", "off"])
+            // Its own store: never the machine's default /var/lib/omswatch.
+            .arg("--store")
+            .arg(dir.path().join("omswatch.db"))
             .arg("--oms-config")
             .arg(&config)
             .args(pki.collector_args())

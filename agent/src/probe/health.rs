@@ -18,7 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use omswatch_common::proto::v1::OmsHealth;
 use omswatch_common::telemetry::chain;
 
-use self::docker_init::docker_init;
+use self::docker_init::DockerInitLog;
 
 mod docker_init;
 
@@ -121,6 +121,8 @@ pub struct HealthProbe {
     /// Kept across probes so an OMS that answers keeps one connection rather than a new one
     /// every probe.
     client: Client<HttpConnector, Empty<Bytes>>,
+    /// `docker_init.log*` in the log directory.
+    docker_init: DockerInitLog,
 }
 
 impl HealthProbe {
@@ -129,7 +131,12 @@ impl HealthProbe {
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(1)
             .build_http();
-        Self { settings, client }
+        let docker_init = DockerInitLog::new(settings.docker_init_log_dir.clone());
+        Self {
+            settings,
+            client,
+            docker_init,
+        }
     }
 
     /// The URL asked: the settings' one, else the health page on `nginx_server_port`.
@@ -141,16 +148,14 @@ impl HealthProbe {
     }
 
     /// Probes health and docker_init. Never fails: what went wrong is in `error`.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn probe(&self, nginx_server_port: u16) -> OmsHealth {
         if !self.settings.enabled {
             return OmsHealth::default();
         }
         let url = self.url(nginx_server_port);
-        let (answer, (docker_init_ran, docker_init_evidence)) = tokio::join!(
-            self.ask(&url),
-            docker_init(&self.settings.docker_init_log_dir)
-        );
+        let (answer, (docker_init_ran, docker_init_evidence)) =
+            tokio::join!(self.ask(&url), self.docker_init.probe());
         let mut health = OmsHealth {
             url,
             docker_init_ran,

@@ -2,13 +2,25 @@
 //!
 //! Sources are arguments ([`IdentitySources`]) so tests point them at their own
 //! files and environments instead of mutating the process's.
+//!
+//! The host name and OMS_HOST_IP are read at every probe. What the host name resolves to and the
+//! interfaces' addresses cost a resolver call on a blocking thread and a netlink dump, and change
+//! far more rarely: they are kept for [`REFRESH`], and looked up again at once when the host name
+//! or the resolver's files (`/etc/hosts`, `/etc/resolv.conf`) change.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use omswatch_common::proto::v1::Identity;
+
+use super::stamp::Watched;
+
+/// How long the host name's addresses and the interfaces' addresses are reused: a change made
+/// through DNS or to an interface shows within this (a change to /etc/hosts at once).
+pub const REFRESH: Duration = Duration::from_secs(10);
 
 /// The variable OMS containers are started with (`docker run -e OMS_HOST_IP=...`).
 pub const OMS_HOST_IP: &str = "OMS_HOST_IP";
@@ -46,6 +58,8 @@ pub struct IdentitySources {
     pub pid1_environ: PathBuf,
     /// The UTS host name (`/proc/sys/kernel/hostname`).
     pub hostname_file: PathBuf,
+    /// The resolver's files: when one changes, the host name is resolved again at once.
+    pub resolver_files: Vec<PathBuf>,
 }
 
 impl Default for IdentitySources {
@@ -54,33 +68,120 @@ impl Default for IdentitySources {
             env: Arc::new(ProcessEnv),
             pid1_environ: PathBuf::from("/proc/1/environ"),
             hostname_file: PathBuf::from("/proc/sys/kernel/hostname"),
+            resolver_files: ["/etc/hosts", "/etc/resolv.conf"]
+                .map(PathBuf::from)
+                .to_vec(),
         }
     }
 }
 
-/// Probes the node's identity. Never fails: what cannot be learned is reported as such.
-pub async fn probe(sources: &IdentitySources) -> Identity {
-    let (oms_host_ip, oms_host_ip_source) = oms_host_ip(sources);
-    let mut identity = Identity {
-        oms_host_ip,
-        oms_host_ip_source,
-        interface_ips: interface_ips(),
-        ..Default::default()
-    };
-    match std::fs::read_to_string(&sources.hostname_file) {
-        Ok(name) => {
-            identity.hostname = name.trim().to_string();
-            match resolve(&identity.hostname).await {
-                Ok(ips) => identity.hostname_ips = ips,
-                Err(e) => identity.hostname_error = e,
-            }
-        }
-        Err(e) => {
-            identity.hostname_error =
-                format!("cannot read {}: {e}", sources.hostname_file.display())
+/// The host name's addresses (or why there are none) and the interfaces' addresses.
+type Addresses = (Result<Vec<String>, String>, Vec<String>);
+
+/// What was looked up for a host name, and when.
+struct Lookup {
+    /// The host name resolved.
+    hostname: String,
+    /// When.
+    at: Instant,
+    /// The resolver's files as they were.
+    watched: Watched,
+    /// Its addresses, or why there are none.
+    hostname_ips: Result<Vec<String>, String>,
+    /// The interfaces' addresses.
+    interface_ips: Vec<String>,
+}
+
+/// Probes the node's identity; see the module docs.
+pub struct IdentityProbe {
+    /// Where to look.
+    sources: IdentitySources,
+    /// The last lookup.
+    last: Mutex<Option<Lookup>>,
+}
+
+impl IdentityProbe {
+    /// A probe of `sources`.
+    pub fn new(sources: IdentitySources) -> IdentityProbe {
+        IdentityProbe {
+            sources,
+            last: Mutex::new(None),
         }
     }
-    identity
+
+    /// Where it looks.
+    pub fn sources(&self) -> &IdentitySources {
+        &self.sources
+    }
+
+    /// The node's identity. Never fails: what cannot be learned is reported as such.
+    pub async fn probe(&self) -> Identity {
+        let sources = &self.sources;
+        let (oms_host_ip, oms_host_ip_source) = oms_host_ip(sources);
+        let mut identity = Identity {
+            oms_host_ip,
+            oms_host_ip_source,
+            ..Default::default()
+        };
+        let hostname = match std::fs::read_to_string(&sources.hostname_file) {
+            Ok(name) => name.trim().to_string(),
+            Err(e) => {
+                identity.hostname_error =
+                    format!("cannot read {}: {e}", sources.hostname_file.display());
+                identity.interface_ips = interface_ips();
+                return identity;
+            }
+        };
+        let (hostname_ips, interface_ips) = match self.reused(&hostname) {
+            Some(found) => found,
+            None => self.look_up(&hostname).await,
+        };
+        identity.hostname = hostname;
+        match hostname_ips {
+            Ok(ips) => identity.hostname_ips = ips,
+            Err(e) => identity.hostname_error = e,
+        }
+        identity.interface_ips = interface_ips;
+        identity
+    }
+
+    /// The last lookup's results, if it was for `hostname`, recent, and the resolver's files are
+    /// unchanged.
+    fn reused(&self, hostname: &str) -> Option<Addresses> {
+        let last = self.last.lock().ok()?;
+        let lookup = last.as_ref()?;
+        let fresh = lookup.hostname == hostname
+            && lookup.at.elapsed() < REFRESH
+            && lookup.watched.unchanged();
+        fresh.then(|| (lookup.hostname_ips.clone(), lookup.interface_ips.clone()))
+    }
+
+    /// Resolves `hostname` and lists the interfaces' addresses, and keeps both.
+    async fn look_up(&self, hostname: &str) -> Addresses {
+        let watched = Watched::of(self.sources.resolver_files.iter().map(PathBuf::as_path));
+        let hostname_ips = resolve(hostname).await;
+        let interface_ips = interface_ips();
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(Lookup {
+                hostname: hostname.to_owned(),
+                at: Instant::now(),
+                watched,
+                hostname_ips: hostname_ips.clone(),
+                interface_ips: interface_ips.clone(),
+            });
+        }
+        (hostname_ips, interface_ips)
+    }
+}
+
+/// Shows the sources, not the results kept.
+impl std::fmt::Debug for IdentityProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityProbe")
+            .field("pid1_environ", &self.sources.pid1_environ)
+            .field("hostname_file", &self.sources.hostname_file)
+            .finish_non_exhaustive()
+    }
 }
 
 /// OMS_HOST_IP and where it came from; `None` when set nowhere.
@@ -162,7 +263,12 @@ mod tests {
             env: Arc::new(env),
             pid1_environ,
             hostname_file,
+            ..IdentitySources::default()
         }
+    }
+
+    async fn probe(sources: &IdentitySources) -> Identity {
+        IdentityProbe::new(sources.clone()).probe().await
     }
 
     #[test]
@@ -204,6 +310,27 @@ mod tests {
 
         let s = sources(&[], &dir, b"HOME=/root\0", "localhost");
         assert_eq!(probe(&s).await.oms_host_ip, None);
+    }
+
+    #[tokio::test]
+    async fn a_new_host_name_is_resolved_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = sources(&[], &dir, b"", "localhost");
+        let probe = IdentityProbe::new(s.clone());
+        assert!(!probe.probe().await.hostname_ips.is_empty());
+        std::fs::write(&s.hostname_file, "no-such-host.omswatch.invalid").expect("write");
+        let id = probe.probe().await;
+        assert_eq!(id.hostname, "no-such-host.omswatch.invalid");
+        assert!(
+            id.hostname_ips.is_empty() && !id.hostname_error.is_empty(),
+            "{id:?}"
+        );
+        std::fs::write(&s.hostname_file, "localhost").expect("write");
+        let id = probe.probe().await;
+        assert!(
+            !id.hostname_ips.is_empty() && id.hostname_error.is_empty(),
+            "{id:?}"
+        );
     }
 
     #[tokio::test]

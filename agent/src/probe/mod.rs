@@ -4,4 +4,5 @@ pub mod health;
 pub mod identity;
 pub mod node_config;
 pub mod resources;
+pub mod stamp;
 pub mod supervisor;

@@ -7,12 +7,14 @@
 //! file also tells the agent its region (`cm_region`) and where OMS's health endpoint listens
 //! (`nginx_server_port`).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use omswatch_common::oms_config::DEFAULT_NGINX_PORT;
 use omswatch_common::oms_config::summary::summarize;
 use omswatch_common::proto::v1::NodeConfig;
-use tokio::io::AsyncReadExt;
+
+use super::stamp::{Derived, Watched};
 
 /// Where OMS containers get their config.yaml (`docker run -v <cfg>:/home/admin/conf/config.yaml`).
 pub const DEFAULT_PATH: &str = "/home/admin/conf/config.yaml";
@@ -40,10 +42,54 @@ pub enum Error {
     },
 }
 
-/// Reads and summarises the config.yaml at `path`. Never fails: an unreadable file is a
-/// `NodeConfig` with only `path` and `error` set.
-pub async fn probe(path: &Path) -> NodeConfig {
-    match read(path).await {
+/// Reads and summarises the node's config.yaml, again only when the file changed ([`Watched`]):
+/// it is probed every second and edited a few times a year.
+#[derive(Debug)]
+pub struct ConfigProbe {
+    /// The file.
+    path: PathBuf,
+    /// The last summary, kept until the file changes.
+    last: Derived<NodeConfig>,
+}
+
+impl ConfigProbe {
+    /// A probe of the config.yaml at `path`.
+    pub fn new(path: PathBuf) -> ConfigProbe {
+        ConfigProbe {
+            path,
+            last: Derived::new(),
+        }
+    }
+
+    /// The file probed.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's summary. Never fails: an unreadable file is a `NodeConfig` with only `path` and
+    /// `error` set. Reading and summarising run on a blocking thread, as a large file may take a
+    /// while.
+    pub async fn probe(&self) -> NodeConfig {
+        if let Some(config) = self.last.get(&self.path) {
+            return config;
+        }
+        let watched = Watched::of([self.path.as_path()]);
+        let path = self.path.clone();
+        let config = tokio::task::spawn_blocking(move || summary(&path))
+            .await
+            .unwrap_or_else(|e| NodeConfig {
+                path: self.path.display().to_string(),
+                error: format!("summarising the file failed: {e}"),
+                ..NodeConfig::default()
+            });
+        self.last.set(&self.path, watched, config.clone());
+        config
+    }
+}
+
+/// Reads and summarises the config.yaml at `path` (blocking).
+fn summary(path: &Path) -> NodeConfig {
+    match read(path) {
         Ok(text) => summarize(&path.display().to_string(), &text),
         Err(error) => NodeConfig {
             path: path.display().to_string(),
@@ -54,16 +100,15 @@ pub async fn probe(path: &Path) -> NodeConfig {
 }
 
 /// The file's text, refusing anything larger than [`MAX_BYTES`].
-async fn read(path: &Path) -> Result<String, Error> {
+fn read(path: &Path) -> Result<String, Error> {
     let read_error = |source| Error::Read {
         path: path.to_owned(),
         source,
     };
-    let file = tokio::fs::File::open(path).await.map_err(read_error)?;
+    let file = std::fs::File::open(path).map_err(read_error)?;
     let mut text = String::new();
     file.take(MAX_BYTES + 1)
         .read_to_string(&mut text)
-        .await
         .map_err(read_error)?;
     if text.len() as u64 > MAX_BYTES {
         return Err(Error::TooLarge {
@@ -103,6 +148,10 @@ mod tests {
         path
     }
 
+    async fn probe(path: &Path) -> NodeConfig {
+        ConfigProbe::new(path.to_owned()).probe().await
+    }
+
     #[tokio::test]
     async fn summary_carries_values_and_digests_never_the_secret() {
         let dir = tempfile::tempdir().unwrap();
@@ -122,6 +171,20 @@ mod tests {
         assert!(!format!("{config:?}").contains(PASSWORD));
         assert_eq!(region(&config), Some("cn-hangzhou"));
         assert_eq!(nginx_server_port(&config), 9089);
+    }
+
+    #[tokio::test]
+    async fn one_probe_sees_every_edit_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
+        let probe = ConfigProbe::new(path.clone());
+        assert!(probe.probe().await.error.starts_with("cannot read"));
+        for name in ["east", "west", "wes2"] {
+            std::fs::write(&path, format!("cm_region: {name}\n")).unwrap();
+            assert_eq!(region(&probe.probe().await), Some(name));
+        }
+        std::fs::remove_file(&path).unwrap();
+        assert!(probe.probe().await.error.starts_with("cannot read"));
     }
 
     #[tokio::test]

@@ -9,9 +9,11 @@
 //! `Resources.error` (or a disk's own `error`) and the rest is still reported.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use omswatch_common::proto::v1::{DiskUsage, Resources};
+use tokio::task::JoinHandle;
 
 /// The OMS paths whose filesystems are measured by default: logs, the DRC store and run dirs.
 pub const DEFAULT_DISK_PATHS: [&str; 3] = ["/home/admin/logs", "/home/ds/store", "/home/ds/run"];
@@ -60,50 +62,139 @@ pub enum Error {
     },
 }
 
-/// Probes the resources off the async threads, within a time limit. Never fails.
-pub async fn probe(sources: &ResourceSources) -> Resources {
-    let owned = sources.clone();
-    match tokio::time::timeout(TIMEOUT, tokio::task::spawn_blocking(move || read(&owned))).await {
-        Ok(Ok(resources)) => resources,
-        Ok(Err(join_error)) => Resources {
-            error: format!("the resources probe failed: {join_error}"),
-            clock_unix_ms: omswatch_common::telemetry::now_unix_ms(),
-            ..Resources::default()
-        },
-        Err(_) => Resources {
-            error: format!(
-                "the resources probe did not finish within {TIMEOUT:?} (a hung filesystem among {}?)",
-                paths_text(&sources.disk_paths)
-            ),
-            clock_unix_ms: omswatch_common::telemetry::now_unix_ms(),
-            ..Resources::default()
-        },
+/// How long a count of CPUs is used before counting again: CPUs come and go only by hotplug, and
+/// the kernel builds `/proc/cpuinfo` afresh, for every CPU, at every read.
+const CPUS_RECOUNT: Duration = Duration::from_secs(60);
+
+/// Probes the resources of [`ResourceSources`]: /proc on the calling thread (the kernel answers
+/// at once), the disks' `statvfs` on a blocking thread within 5 s.
+#[derive(Debug)]
+pub struct ResourceProbe {
+    /// Where to read.
+    sources: ResourceSources,
+    /// The last count of CPUs and when it was made.
+    cpus: Mutex<Option<(Instant, u32)>>,
+    /// A measurement of the disks still running when its time was up (a hung filesystem), and
+    /// when it started. Its result is taken when it ends; until then no other thread is started
+    /// beside it, so a hung mount holds one thread, not one per probe.
+    pending: Mutex<Option<(Instant, JoinHandle<Vec<DiskUsage>>)>>,
+}
+
+impl ResourceProbe {
+    /// A probe of `sources`.
+    pub fn new(sources: ResourceSources) -> ResourceProbe {
+        ResourceProbe {
+            sources,
+            cpus: Mutex::new(None),
+            pending: Mutex::new(None),
+        }
+    }
+
+    /// Where it reads.
+    pub fn sources(&self) -> &ResourceSources {
+        &self.sources
+    }
+
+    /// Reads the resources now. Never fails: what could not be read is in `error`.
+    pub async fn probe(&self) -> Resources {
+        let mut resources = read_proc(&self.sources.proc_root, self.cpus());
+        match self.disks().await {
+            Ok(disks) => resources.disks = disks,
+            Err(error) if resources.error.is_empty() => resources.error = error,
+            Err(error) => resources.error = format!("{}; {error}", resources.error),
+        }
+        resources.clock_unix_ms = omswatch_common::telemetry::now_unix_ms();
+        resources
+    }
+
+    /// The number of CPUs, counted again after [`CPUS_RECOUNT`].
+    fn cpus(&self) -> u32 {
+        let Ok(mut last) = self.cpus.lock() else {
+            return cpus(&self.sources.proc_root);
+        };
+        match *last {
+            Some((at, count)) if at.elapsed() < CPUS_RECOUNT => count,
+            _ => {
+                let count = cpus(&self.sources.proc_root);
+                *last = Some((Instant::now(), count));
+                count
+            }
+        }
+    }
+
+    /// Size and free space of each disk path, or why they are not known.
+    async fn disks(&self) -> Result<Vec<DiskUsage>, String> {
+        if self.sources.disk_paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pending = self.pending.lock().ok().and_then(|mut p| p.take());
+        let (started, mut handle) = match pending {
+            Some((started, handle)) if handle.is_finished() => (started, handle),
+            Some((started, handle)) => {
+                let error = self.hung(started);
+                if let Ok(mut slot) = self.pending.lock() {
+                    *slot = Some((started, handle));
+                }
+                return Err(error);
+            }
+            None => {
+                let paths = self.sources.disk_paths.clone();
+                let measure = move || paths.iter().map(|p| disk_usage(p)).collect();
+                (Instant::now(), tokio::task::spawn_blocking(measure))
+            }
+        };
+        match tokio::time::timeout(TIMEOUT, &mut handle).await {
+            Ok(Ok(disks)) => Ok(disks),
+            Ok(Err(join_error)) => Err(format!("measuring the disks failed: {join_error}")),
+            Err(_) => {
+                let error = self.hung(started);
+                if let Ok(mut slot) = self.pending.lock() {
+                    *slot = Some((started, handle));
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Why the disks are not known while a measurement started at `started` hangs.
+    fn hung(&self, started: Instant) -> String {
+        format!(
+            "statvfs of the disk paths has not returned after {}s (a hung filesystem among {}?)",
+            started.elapsed().as_secs(),
+            paths_text(&self.sources.disk_paths)
+        )
     }
 }
 
-/// Reads the resources now (blocking: `statvfs` may wait on a slow filesystem).
+/// Reads the resources now, blocking (`statvfs` may wait on a slow filesystem).
 pub fn read(sources: &ResourceSources) -> Resources {
+    let mut resources = read_proc(&sources.proc_root, cpus(&sources.proc_root));
+    resources.disks = sources.disk_paths.iter().map(|p| disk_usage(p)).collect();
+    resources.clock_unix_ms = omswatch_common::telemetry::now_unix_ms();
+    resources
+}
+
+/// Load and memory from `proc_root`, with `cpus`; what could not be read is in `error`.
+fn read_proc(proc_root: &Path, cpus: u32) -> Resources {
     let mut errors: Vec<String> = Vec::new();
     let mut resources = Resources {
-        cpus: cpus(&sources.proc_root),
+        cpus,
         ..Resources::default()
     };
-    match parse_file(&sources.proc_root.join("loadavg"), parse_loadavg) {
+    match parse_file(&proc_root.join("loadavg"), parse_loadavg) {
         Ok([load1, load5, load15]) => {
             (resources.load1, resources.load5, resources.load15) = (load1, load5, load15);
         }
         Err(e) => errors.push(e.to_string()),
     }
-    match parse_file(&sources.proc_root.join("meminfo"), parse_meminfo) {
+    match parse_file(&proc_root.join("meminfo"), parse_meminfo) {
         Ok((total, available)) => {
             resources.mem_total_bytes = total;
             resources.mem_available_bytes = available;
         }
         Err(e) => errors.push(e.to_string()),
     }
-    resources.disks = sources.disk_paths.iter().map(|p| disk_usage(p)).collect();
     resources.error = errors.join("; ");
-    resources.clock_unix_ms = omswatch_common::telemetry::now_unix_ms();
     resources
 }
 

@@ -1,6 +1,7 @@
 //! What counts as a change, and how the probes' results land in a report.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 use crate::probe::health::HealthSettings;
+use crate::probe::identity::{IdentityProbe, IdentitySources};
+use crate::probe::resources::ResourceSources;
 use crate::probe::supervisor::SupervisorSettings;
 
 fn report(state: &str, description: &str, seq: u64) -> NodeReport {
@@ -148,22 +151,23 @@ fn probes(dir: &tempfile::TempDir) -> Probes {
     let hostname_file = dir.path().join("hostname");
     std::fs::write(&hostname_file, "localhost").unwrap();
     Probes {
-        identity: IdentitySources {
+        identity: IdentityProbe::new(IdentitySources {
             env: Arc::new(HashMap::<String, String>::new()),
             pid1_environ: dir.path().join("environ"),
             hostname_file,
-        },
+            ..IdentitySources::default()
+        }),
         supervisor: SupervisorProbe::new(SupervisorSettings {
             conf: Some(dir.path().join("supervisord.conf")),
             supervisorctl: dir.path().join("no-supervisorctl"),
             timeout: Duration::from_secs(1),
             ..SupervisorSettings::default()
         }),
-        oms_config: dir.path().join("config.yaml"),
-        resources: ResourceSources {
+        oms_config: ConfigProbe::new(dir.path().join("config.yaml")),
+        resources: ResourceProbe::new(ResourceSources {
             proc_root: PathBuf::from("/proc"),
             disk_paths: vec![dir.path().to_owned(), dir.path().join("missing")],
-        },
+        }),
         health: HealthProbe::new(HealthSettings {
             docker_init_log_dir: dir.path().to_owned(),
             ..HealthSettings::default()

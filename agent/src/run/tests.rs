@@ -21,8 +21,9 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::*;
 use crate::probe::health::{HealthProbe, HealthSettings};
-use crate::probe::identity::IdentitySources;
-use crate::probe::resources::ResourceSources;
+use crate::probe::identity::{IdentityProbe, IdentitySources};
+use crate::probe::node_config::ConfigProbe;
+use crate::probe::resources::{ResourceProbe, ResourceSources};
 use crate::probe::supervisor::{SupervisorProbe, SupervisorSettings};
 use crate::report::Probes;
 
@@ -97,22 +98,23 @@ fn client_files(dir: &Path, ca: &Ca, trusted: &Ca, node: &str) -> ClientTlsFiles
 
 fn reporter(dir: &Path, node: &str) -> Reporter {
     let probes = Probes {
-        identity: IdentitySources {
+        identity: IdentityProbe::new(IdentitySources {
             env: Arc::new(HashMap::<String, String>::new()),
             pid1_environ: dir.join("environ"),
             hostname_file: dir.join("hostname"),
-        },
+            ..IdentitySources::default()
+        }),
         supervisor: SupervisorProbe::new(SupervisorSettings {
             conf: Some(dir.join("supervisord.conf")),
             supervisorctl: dir.join("no-supervisorctl"),
             timeout: Duration::from_millis(200),
             ..SupervisorSettings::default()
         }),
-        oms_config: dir.join("config.yaml"),
-        resources: ResourceSources {
+        oms_config: ConfigProbe::new(dir.join("config.yaml")),
+        resources: ResourceProbe::new(ResourceSources {
             proc_root: dir.join("proc"),
             disk_paths: vec![],
-        },
+        }),
         health: HealthProbe::new(HealthSettings {
             enabled: false,
             ..HealthSettings::default()

@@ -68,7 +68,7 @@ pub fn budget_for(text_len: usize) -> usize {
 }
 
 /// Parses `text` as one YAML document, refusing one whose flow nesting could make the scanner
-/// slow or that expands past `budget_for` its size.
+/// slow or that expands past a budget sized to the text (`budget_for`).
 pub fn parse(text: &str) -> Result<Value, YamlError> {
     let openers = flow_openers(text);
     if openers.saturating_mul(text.len() as u64) > MAX_FLOW_WORK {

@@ -5,7 +5,7 @@ use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::docker_init::docker_init;
+use super::docker_init::{DockerInitLog, docker_init};
 use super::*;
 
 /// A raw HTTP/1.1 response.
@@ -214,12 +214,24 @@ fn judging_odd_json() {
 }
 
 #[tokio::test]
+async fn docker_init_log_seen_when_it_appears_and_gone_when_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = DockerInitLog::new(dir.path().to_owned());
+    assert!(!probe.probe().await.0);
+    let log = dir.path().join("docker_init.log.1");
+    std::fs::write(&log, "").unwrap();
+    assert_eq!(probe.probe().await, (true, log.display().to_string()));
+    std::fs::remove_file(&log).unwrap();
+    assert!(!probe.probe().await.0);
+}
+
+#[tokio::test]
 async fn docker_init_evidence() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("docker_init.log.2"), "").unwrap();
     std::fs::write(dir.path().join("docker_init.log"), "").unwrap();
     std::fs::write(dir.path().join("supervisord.log"), "").unwrap();
-    let (ran, evidence) = docker_init(dir.path()).await;
+    let (ran, evidence) = docker_init(dir.path());
     assert!(ran);
     assert_eq!(
         evidence,
@@ -227,7 +239,7 @@ async fn docker_init_evidence() {
     );
 
     let missing = dir.path().join("nope");
-    let (ran, evidence) = docker_init(&missing).await;
+    let (ran, evidence) = docker_init(&missing);
     assert!(!ran);
     assert!(
         evidence.starts_with(&format!(

@@ -153,15 +153,23 @@ fn unreadable_or_garbage_proc_is_reported_with_the_rest_best_effort() {
 #[tokio::test]
 async fn async_probe_reads_the_same() {
     let proc_root = fake_proc(&[("loadavg", "1 2 3 1/1 1\n"), ("meminfo", MEMINFO)]);
-    let resources = probe(&ResourceSources {
+    let probe = ResourceProbe::new(ResourceSources {
         proc_root: proc_root.path().to_owned(),
         disk_paths: vec![PathBuf::from("/")],
-    })
-    .await;
-    assert_eq!(resources.error, "");
-    assert_eq!(resources.load15, 3.0);
-    assert_eq!(resources.disks.len(), 1);
-    assert_eq!(resources.disks[0].error, "");
+    });
+    for load in ["3", "4"] {
+        std::fs::write(
+            proc_root.path().join("loadavg"),
+            format!("1 2 {load} 1/1 1\n"),
+        )
+        .unwrap();
+        let resources = probe.probe().await;
+        assert_eq!(resources.error, "");
+        assert_eq!(resources.load15.to_string(), load, "read at every probe");
+        assert_eq!(resources.disks.len(), 1);
+        assert_eq!(resources.disks[0].error, "");
+        assert!(resources.cpus >= 1 && resources.clock_unix_ms > 0);
+    }
 }
 
 #[test]

@@ -14,6 +14,7 @@ use ini::Ini;
 use omswatch_common::proto::v1::Program;
 
 use super::conf::{here, load_ini};
+use crate::probe::stamp::Watched;
 
 /// Section prefixes of the processes supervisord manages.
 const PREFIXES: [&str; 3] = ["program:", "fcgi-program:", "eventlistener:"];
@@ -32,19 +33,28 @@ pub(crate) struct ProgramSection {
 
 /// Program name → section, from `conf` and its includes. Files that cannot be read or parsed
 /// are skipped (an unreadable main file yields nothing).
+#[cfg(test)]
 pub(crate) fn read_sections(conf: &Path) -> HashMap<String, ProgramSection> {
+    read_watched(conf).0
+}
+
+/// The program sections, and what was looked at to find them: every file read and every directory listed for an
+/// `[include]` pattern (a program file added to `conf.d/` changes that directory), stamped
+/// before reading, so the sections are read again only when one of them changes.
+pub(crate) fn read_watched(conf: &Path) -> (HashMap<String, ProgramSection>, Watched) {
     let conf = std::path::absolute(conf).unwrap_or_else(|_| conf.to_owned());
+    let mut watched = Watched::new();
     let mut sections = HashMap::new();
-    let Some(main) = load(&conf) else {
-        return sections;
+    let Some(main) = load(&conf, &mut watched) else {
+        return (sections, watched);
     };
     merge(&mut sections, &main, &conf);
-    for file in included_files(&main, &conf) {
-        if let Some(ini) = load(&file) {
+    for file in included_files(&main, &conf, &mut watched) {
+        if let Some(ini) = load(&file, &mut watched) {
             merge(&mut sections, &ini, &file);
         }
     }
-    sections
+    (sections, watched)
 }
 
 /// Sets `autostart` and `config_file` of each program whose section is known. supervisord names a
@@ -64,8 +74,9 @@ pub(crate) fn annotate(programs: &mut [Program], sections: &HashMap<String, Prog
     }
 }
 
-/// One file, parsed; None (and a debug event) when it cannot be.
-fn load(path: &Path) -> Option<Ini> {
+/// One file, parsed (and watched); None (and a debug event) when it cannot be.
+fn load(path: &Path, watched: &mut Watched) -> Option<Ini> {
+    watched.add(path);
     let readable = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= MAX_FILE_BYTES);
     let text = readable
         .then(|| std::fs::read_to_string(path).ok())
@@ -112,7 +123,7 @@ fn boolean(value: &str) -> Option<bool> {
 }
 
 /// The files `[include] files` names, each pattern's matches sorted.
-fn included_files(main: &Ini, conf: &Path) -> Vec<PathBuf> {
+fn included_files(main: &Ini, conf: &Path, watched: &mut Watched) -> Vec<PathBuf> {
     let Some(files) = main
         .section(Some("include"))
         .and_then(|props| props.iter().find(|(k, _)| k.eq_ignore_ascii_case("files")))
@@ -123,7 +134,7 @@ fn included_files(main: &Ini, conf: &Path) -> Vec<PathBuf> {
     let base = PathBuf::from(here(conf));
     let mut found = Vec::new();
     for pattern in files.split_whitespace() {
-        let mut matches = glob(&base.join(pattern));
+        let mut matches = glob(&base.join(pattern), watched);
         matches.sort();
         found.extend(matches);
     }
@@ -131,8 +142,9 @@ fn included_files(main: &Ini, conf: &Path) -> Vec<PathBuf> {
 }
 
 /// Paths matching `pattern`, whose components may hold `*` and `?` (as Python's glob, a wildcard
-/// does not match a leading `.`; `[...]` classes are not supported).
-fn glob(pattern: &Path) -> Vec<PathBuf> {
+/// does not match a leading `.`; `[...]` classes are not supported). Each directory listed, and
+/// each path of a pattern without wildcards, is added to `watched`.
+fn glob(pattern: &Path, watched: &mut Watched) -> Vec<PathBuf> {
     let mut candidates = vec![PathBuf::new()];
     for component in pattern.components() {
         let part = component.as_os_str().to_string_lossy();
@@ -142,6 +154,7 @@ fn glob(pattern: &Path) -> Vec<PathBuf> {
         }
         let mut next = Vec::new();
         for dir in &candidates {
+            watched.add(dir);
             let Ok(entries) = std::fs::read_dir(dir) else {
                 continue;
             };
@@ -153,6 +166,9 @@ fn glob(pattern: &Path) -> Vec<PathBuf> {
             }
         }
         candidates = next;
+    }
+    for path in &candidates {
+        watched.add(path);
     }
     candidates.retain(|path| path.exists());
     candidates

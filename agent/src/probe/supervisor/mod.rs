@@ -18,16 +18,21 @@ mod error;
 mod live_tests;
 mod xmlrpc;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use omswatch_common::proto::v1::{Program, SupervisorStatus};
 use tokio::time::Instant;
 
 use self::address::{Credentials, ServerAddress};
+use self::autostart::ProgramSection;
+use self::conf::ConfServer;
 pub use self::control::RestartDone;
 use self::error::{Error, Result};
+use super::stamp::{Derived, Watched};
 
 /// Where and how to reach supervisord.
 #[derive(Clone)]
@@ -82,6 +87,14 @@ impl fmt::Debug for SupervisorSettings {
 pub struct SupervisorProbe {
     /// How to reach supervisord.
     settings: SupervisorSettings,
+    /// The address and credentials last read from the config file, kept until it changes.
+    server: Derived<Arc<ConfServer>>,
+    /// The program sections last read from the config file and its includes, kept until one of
+    /// them changes.
+    sections: Derived<Arc<HashMap<String, ProgramSection>>>,
+    /// HTTP clients kept across probes, so a supervisord that keeps connections open is asked
+    /// over the same one.
+    clients: xmlrpc::Clients,
 }
 
 /// An XML-RPC endpoint and what to authenticate with.
@@ -95,13 +108,18 @@ struct Target {
 impl SupervisorProbe {
     /// A probe with these settings.
     pub fn new(settings: SupervisorSettings) -> Self {
-        Self { settings }
+        Self {
+            settings,
+            server: Derived::new(),
+            sections: Derived::new(),
+            clients: xmlrpc::Clients::new(),
+        }
     }
 
     /// Never fails: an unreachable supervisord is reported as `reachable: false` with the reason in
     /// `error`. Each program's `autostart` and `config_file` come from the config file's
     /// `[program:x]` sections when it can be read (see `autostart`).
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn probe(&self) -> SupervisorStatus {
         let mut status = self.ask().await;
         if status.programs.is_empty() {
@@ -111,20 +129,34 @@ impl SupervisorProbe {
         let Ok(conf) = self.conf_path() else {
             return status;
         };
-        if let Ok(sections) =
-            tokio::task::spawn_blocking(move || autostart::read_sections(&conf)).await
-        {
+        if let Some(sections) = self.sections(conf).await {
             autostart::annotate(&mut status.programs, &sections);
         }
         status
     }
 
+    /// The program sections of `conf` and its includes, read again (on a blocking thread) only
+    /// when one of those files changed.
+    async fn sections(&self, conf: PathBuf) -> Option<Arc<HashMap<String, ProgramSection>>> {
+        if let Some(sections) = self.sections.get(&conf) {
+            return Some(sections);
+        }
+        let path = conf.clone();
+        let (sections, watched) =
+            tokio::task::spawn_blocking(move || autostart::read_watched(&path))
+                .await
+                .ok()?;
+        let sections = Arc::new(sections);
+        self.sections.set(&conf, watched, Arc::clone(&sections));
+        Some(sections)
+    }
+
     /// The program table, from XML-RPC or supervisorctl.
     async fn ask(&self) -> SupervisorStatus {
         let deadline = Instant::now() + self.settings.timeout;
-        // The config is re-read at every probe rather than cached: it is a few hundred bytes, and
-        // an OMS upgrade or an operator may move the socket or change the password while the
-        // agent runs; a cached address would then report a healthy supervisord as unreachable.
+        // The config is read again whenever it changes (not only at start): an OMS upgrade or an
+        // operator may move the socket or change the password while the agent runs; an address
+        // read once would then report a healthy supervisord as unreachable.
         let (conf, target) = match &self.settings.url {
             Some(url) => (self.settings.conf.clone(), self.url_target(url)),
             None => match self.conf_path() {
@@ -196,7 +228,9 @@ impl SupervisorProbe {
     /// `getAllProcessInfo` within half of the probe's timeout, leaving the rest for supervisorctl.
     async fn call(&self, target: &Target) -> Result<Vec<Program>> {
         let budget = self.settings.timeout / 2;
-        let call = xmlrpc::get_all_process_info(&target.address, target.credentials.as_ref());
+        let call = self
+            .clients
+            .get_all_process_info(&target.address, target.credentials.as_ref());
         tokio::time::timeout(budget, call)
             .await
             .unwrap_or_else(|_| {
@@ -230,12 +264,16 @@ impl SupervisorProbe {
     async fn conf_target(&self, path: &Path) -> Result<Target> {
         let settings = &self.settings;
         let overrides = settings.username.is_some() || settings.password.is_some();
-        let server = conf::read_conf(path).await?;
-        let credentials = match server.credentials {
-            Ok(found) if overrides => Some(self.credentials(found)),
-            Ok(found) => found,
+        let server = self.conf_server(path).await?;
+        let credentials = match &server.credentials {
+            Ok(found) if overrides => Some(self.credentials(found.clone())),
+            Ok(found) => found.clone(),
             // The file only has a hash of the password; the settings' clear one will do.
-            Err(Error::HashedPassword { username, origin }) if settings.password.is_some() => {
+            Err(Error::HashedPassword { username, origin }) => {
+                let (username, origin) = (username.clone(), origin.clone());
+                if settings.password.is_none() {
+                    return Err(Error::HashedPassword { username, origin });
+                }
                 let password = String::new();
                 Some(self.credentials(Some(Credentials {
                     username,
@@ -243,12 +281,30 @@ impl SupervisorProbe {
                     origin,
                 })))
             }
-            Err(error) => return Err(error),
+            // `conf::parse_conf` leaves no other error in `credentials`.
+            Err(other) => {
+                return Err(Error::ConfParse {
+                    path: path.to_owned(),
+                    reason: other.to_string(),
+                });
+            }
         };
         Ok(Target {
-            address: server.address,
+            address: server.address.clone(),
             credentials,
         })
+    }
+
+    /// What the config file at `path` says of the server, read again only when it changed. A
+    /// file that cannot be read or parsed is not kept: it is tried again at the next probe.
+    async fn conf_server(&self, path: &Path) -> Result<Arc<ConfServer>> {
+        if let Some(server) = self.server.get(path) {
+            return Ok(server);
+        }
+        let watched = Watched::of([path]);
+        let server = Arc::new(conf::read_conf(path).await?);
+        self.server.set(path, watched, Arc::clone(&server));
+        Ok(server)
     }
 
     /// The settings' username/password over those of the config file (`from_conf`).

@@ -113,6 +113,29 @@ fn unreadable_or_broken_files_leave_autostart_unknown() {
 }
 
 #[test]
+fn every_file_read_and_directory_listed_is_watched() {
+    let dir = layout(&[
+        ("supervisord.conf", MAIN),
+        ("conf.d/oms_console.ini", "[program:oms_console]\n"),
+        ("extra/late.conf", "[program:nginx]\nautostart=no\n"),
+    ]);
+    let (sections, watched) = read_watched(&dir.path().join("supervisord.conf"));
+    assert_eq!(sections.len(), 2);
+    let watched: Vec<PathBuf> = watched.paths().map(Path::to_owned).collect();
+    let expected = [
+        "supervisord.conf",
+        "conf.d",
+        "conf.d/oms_console.ini",
+        "extra",
+        "extra/late.conf",
+    ]
+    .map(|p| dir.path().join(p));
+    for path in &expected {
+        assert!(watched.contains(path), "{path:?} not in {watched:?}");
+    }
+}
+
+#[test]
 fn a_section_without_autostart_is_known_but_unset() {
     let dir = layout(&[("conf.d/x.ini", "[program:x]\n")]);
     let conf = dir.path().join("supervisord.conf");
@@ -150,7 +173,7 @@ fn glob_in_directory_components() {
         ("b/conf.d/q.ini", ""),
         ("b/other/r.ini", ""),
     ]);
-    let mut found = glob(&dir.path().join("*/conf.d/*.ini"));
+    let mut found = glob(&dir.path().join("*/conf.d/*.ini"), &mut Watched::new());
     found.sort();
     assert_eq!(
         found,
@@ -159,6 +182,12 @@ fn glob_in_directory_components() {
             dir.path().join("b/conf.d/q.ini")
         ]
     );
-    assert!(glob(&dir.path().join("none/*.ini")).is_empty());
-    assert!(glob(&dir.path().join("a/conf.d/missing.ini")).is_empty());
+    assert!(glob(&dir.path().join("none/*.ini"), &mut Watched::new()).is_empty());
+    assert!(
+        glob(
+            &dir.path().join("a/conf.d/missing.ini"),
+            &mut Watched::new()
+        )
+        .is_empty()
+    );
 }
