@@ -1,9 +1,9 @@
 //! The two XML-RPC calls a restart makes, `supervisor.stopProcess(name, true)` and
-//! `supervisor.startProcess(name, true)`, written and read here: each answers a
-//! boolean or a fault, so a call is one string parameter and a boolean, and an answer
-//! is `<boolean>1</boolean>` or a `faultCode`/`faultString` pair, which is all this
-//! reads (any other answer is an error quoting it). The HTTP exchange is the probe's:
-//! POST to `/RPC2` on the unix socket or the inet port, with Basic auth when known.
+//! `supervisor.startProcess(name, true)`: a call is one string parameter and a boolean,
+//! written here; an answer is a boolean or a fault, read by the probe's XML-RPC reader
+//! (`xmlrpc/decode.rs`; anything else is an error quoting it). The HTTP exchange is
+//! the probe's: POST to `/RPC2` on the unix socket or the inet port, with Basic auth
+//! when known.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -16,6 +16,7 @@ use omswatch_common::telemetry::chain;
 
 use super::super::address::{Credentials, ServerAddress};
 use super::super::error::{Error, Result, shorten};
+use super::super::xmlrpc::decode::{Answer, Value, answer};
 
 /// Largest answer read: a boolean or a fault is a few hundred bytes.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -56,62 +57,26 @@ pub(crate) fn method_call(method: &str, namespec: &str) -> String {
     )
 }
 
-/// The answer: `true`, or the fault.
+/// The answer: `true`, or the fault (read by the probe's XML-RPC reader).
 pub(crate) fn decode(body: &str) -> Result<()> {
-    let bad = || Error::BadResponse {
-        reason: format!("not a boolean or a fault: {:?}", shorten(body.trim(), 200)),
+    let bad = |why: String| Error::BadResponse {
+        reason: format!("{why}: {:?}", shorten(body.trim(), 200)),
     };
-    if body.contains("<fault>") {
-        let code = after(body, "faultCode")
-            .and_then(|rest| element(rest, &["int", "i4"]))
-            .and_then(|text| text.trim().parse::<i32>().ok())
-            .ok_or_else(bad)?;
-        let string = after(body, "faultString")
-            .and_then(|rest| element(rest, &["string"]))
-            .map(unescape)
-            .unwrap_or_default();
-        return Err(Error::Fault { code, string });
-    }
-    let value = after(body, "<params>")
-        .and_then(|rest| element(rest, &["boolean"]))
-        .ok_or_else(bad)?;
-    match value.trim() {
-        "1" => Ok(()),
-        _ => Err(Error::BadResponse {
-            reason: "supervisord answered false".into(),
+    match answer(body).map_err(|e| bad(format!("not an XML-RPC answer ({e})")))? {
+        Answer::Value(Value::Boolean(true)) => Ok(()),
+        Answer::Value(Value::Boolean(false)) => Err(bad("supervisord answered false".into())),
+        Answer::Value(_) => Err(bad("not a boolean".into())),
+        Answer::Fault(code, string) => Err(Error::Fault {
+            code: i32::try_from(code).unwrap_or(i32::MAX),
+            string,
         }),
     }
-}
-
-/// `text` after the first `marker`.
-fn after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
-    text.find(marker).map(|at| &text[at + marker.len()..])
-}
-
-/// The content of the first `<tag>…</tag>` of `tags` that opens first in `text`.
-fn element<'a>(text: &'a str, tags: &[&str]) -> Option<&'a str> {
-    let (open, tag) = tags
-        .iter()
-        .filter_map(|tag| text.find(&format!("<{tag}>")).map(|at| (at, *tag)))
-        .min_by_key(|(at, _)| *at)?;
-    let content = &text[open + tag.len() + 2..];
-    content
-        .find(&format!("</{tag}>"))
-        .map(|end| &content[..end])
 }
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
 }
 
 /// POSTs `xml` to `/RPC2` at `address`; the answer's body.
@@ -227,6 +192,7 @@ mod tests {
             "",
             "<html>502</html>",
             "<methodResponse><params><param><value><boolean>0</boolean></value></param></params></methodResponse>",
+            "<methodResponse><params><param><value><int>1</int></value></param></params></methodResponse>",
             "<methodResponse><fault><value><struct></struct></value></fault></methodResponse>",
         ] {
             let err = decode(body).expect_err(body);
