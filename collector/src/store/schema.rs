@@ -16,10 +16,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "store: reports, timeline, active findings, node states, webhook outbox, leases",
         include_str!("migrations/0001_store.sql"),
     ),
+    // 3, not 2: version 2 is the notifications' (outbox delivery state, leases), written
+    // alongside; versions may be applied in either order, each only once.
     (
-        2,
+        3,
         "remediation events: actor, program, result, duration, reason, request id",
-        include_str!("migrations/0002_remediation.sql"),
+        include_str!("migrations/0003_remediation.sql"),
     ),
 ];
 

@@ -1,4 +1,4 @@
--- omswatch store, version 2: remediation events (kind 'remediation': a restart requested through
+-- omswatch store, version 3: remediation events (kind 'remediation': a restart requested through
 -- the collector, refused, or how it ended). One column per fact, so the history can be read and
 -- filtered without parsing; NULL for every other kind. One ADD COLUMN per statement (SQLite).
 ALTER TABLE events ADD COLUMN actor VARCHAR(255);
