@@ -15,6 +15,7 @@ use omswatch_agent::probe::node_config::ConfigProbe;
 use omswatch_agent::probe::resources::{ResourceProbe, ResourceSources};
 use omswatch_agent::probe::supervisor::{SupervisorProbe, SupervisorSettings};
 use omswatch_agent::report::{Probes, Reporter};
+use omswatch_agent::restart::Restarts;
 use omswatch_agent::run::{self, Schedule};
 use omswatch_agent::transport::{self, Transport, TransportFlags};
 use omswatch_common::limits::MAX_DISKS;
@@ -147,6 +148,21 @@ struct Args {
     /// 0 nothing above info, 1 warnings, 2 critical. No collector needed.
     #[arg(long)]
     once: bool,
+    /// Let the collector restart this node's supervisord programs (`omswatch restart
+    /// NODE PROGRAM`, audited there), as `supervisorctl restart` does. Off by default;
+    /// the collector must allow it too (its --allow-restart).
+    #[arg(long, env = "OMSWATCH_ALLOW_RESTART", value_parser = BoolishValueParser::new())]
+    allow_restart: bool,
+    /// With --allow-restart: the only programs that may be restarted (comma-separated
+    /// or repeated); anything else is refused, and the agent itself always is.
+    #[arg(
+        long = "restart-programs",
+        env = "OMSWATCH_RESTART_PROGRAMS",
+        value_name = "NAMES",
+        value_delimiter = ',',
+        default_value = "nginx,oms_console,oms_drc_cm,oms_drc_supervisor"
+    )]
+    restart_programs: Vec<String>,
     /// With --once: table for people, or json for the report itself.
     #[arg(long, value_enum, default_value_t = once::Format::Table, requires = "once")]
     format: once::Format,
@@ -183,7 +199,7 @@ async fn main() -> anyhow::Result<()> {
             args.disk_paths.len()
         );
     }
-    let supervisor = SupervisorProbe::new(SupervisorSettings {
+    let supervisor_settings = SupervisorSettings {
         url: args.supervisor.clone(),
         conf: args.supervisor_conf.clone(),
         username: args.supervisor_user.clone(),
@@ -193,7 +209,8 @@ async fn main() -> anyhow::Result<()> {
             .map(|p| p.expose().to_string()),
         supervisorctl: args.supervisorctl.clone(),
         ..SupervisorSettings::default()
-    });
+    };
+    let supervisor = SupervisorProbe::new(supervisor_settings.clone());
     let interval_ms = u32::try_from(args.interval.as_millis()).unwrap_or(u32::MAX);
     let resources = ResourceProbe::new(if args.disk_paths.is_empty() {
         ResourceSources {
@@ -227,16 +244,26 @@ async fn main() -> anyhow::Result<()> {
     let collector = args.collector.clone().context(
         "no collector given: pass --collector https://HOST:9470 (with --ca, --cert, --key) or set OMSWATCH_COLLECTOR",
     )?;
+    let restarts = Restarts::from_flags(
+        args.allow_restart,
+        args.restart_programs.clone(),
+        supervisor_settings,
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    reporter.restart_policy = Some(restarts.advertised());
     let schedule = Schedule {
         transport: transport_for(&collector, &args)?,
         collector,
         interval: args.interval,
         probe_every: args.probe_every,
         backoff_cap: args.backoff_cap,
+        restarts,
     };
     run::endpoint(&schedule).map_err(|e| anyhow::anyhow!("{e}"))?;
     let tls = matches!(schedule.transport, Transport::Tls(_));
-    tracing::info!(%node, collector = %schedule.collector, tls, interval = ?args.interval, "agent starting");
+    let allow_restart = schedule.restarts.policy().allow;
+    let restart_programs = schedule.restarts.policy().programs.join(",");
+    tracing::info!(%node, collector = %schedule.collector, tls, interval = ?args.interval, allow_restart, %restart_programs, "agent starting");
     run::run(
         reporter,
         schedule,
@@ -278,6 +305,24 @@ fn transport_for(collector: &str, args: &Args) -> anyhow::Result<Transport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restarts_are_off_by_default_with_the_oms_programs() {
+        let args = Args::parse_from(["omswatch-agent"]);
+        assert!(!args.allow_restart);
+        assert_eq!(
+            args.restart_programs,
+            omswatch_common::restart::DEFAULT_RESTART_PROGRAMS
+        );
+        let args = Args::parse_from([
+            "omswatch-agent",
+            "--allow-restart",
+            "--restart-programs",
+            "oms_console,nginx",
+        ]);
+        assert!(args.allow_restart);
+        assert_eq!(args.restart_programs, ["oms_console", "nginx"]);
+    }
 
     #[test]
     fn debug_of_the_arguments_hides_the_supervisor_password() {

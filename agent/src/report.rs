@@ -37,6 +37,8 @@ pub struct Reporter {
     pub interval_ms: u32,
     /// The probes.
     pub probes: Probes,
+    /// What this agent lets a collector restart, advertised in every report.
+    pub restart_policy: Option<omswatch_common::proto::v1::RestartPolicy>,
     seq: u64,
 }
 
@@ -48,6 +50,7 @@ impl Reporter {
             region,
             interval_ms,
             probes,
+            restart_policy: None,
             seq: 0,
         }
     }
@@ -82,6 +85,8 @@ impl Reporter {
             config: Some(config),
             resources: Some(resources),
             health: Some(health),
+            restart: None,
+            restart_policy: self.restart_policy.clone(),
         };
         // Clipped here rather than at sending, so `--once` prints what is sent
         // and change detection compares what the collector will see.

@@ -5,12 +5,14 @@
 //! A failing probe is data in the report; nothing here ends the agent but shutdown,
 //! not even a refusal by the collector: an operator may fix the certificate, and
 //! the TLS files are read again on every connection.
+//! A message from the collector that carries a restart command is handed to
+//! [`crate::restart`]; its answers go back on fresh reports (`run/restart.rs`).
 
 use std::future::Future;
 use std::time::Duration;
 
 use omswatch_common::proto::v1::reporting_client::ReportingClient;
-use omswatch_common::proto::v1::{NodeReport, ReportAck};
+use omswatch_common::proto::v1::{NodeReport, ReportAck, RestartOutcome};
 use omswatch_common::telemetry::chain;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -21,10 +23,12 @@ use tonic::transport::Endpoint;
 
 use crate::backoff::Backoff;
 use crate::report::{Fingerprint, Reporter};
+use crate::restart::Restarts;
 use crate::transport::Transport;
 
 mod ack;
 mod ended;
+mod restart;
 
 use ack::{ACK_DEADLINE_INTERVALS, AckDeadline};
 pub use ended::Ended;
@@ -51,6 +55,8 @@ pub struct Schedule {
     pub probe_every: Duration,
     /// Longest wait between reconnect attempts.
     pub backoff_cap: Duration,
+    /// What to do with restart commands (refused, by default).
+    pub restarts: Restarts,
 }
 
 /// Runs until `shutdown` completes.
@@ -153,15 +159,25 @@ async fn report_until_ended(
 ) -> Ended {
     let mut probe_tick = tokio::time::interval(schedule.probe_every);
     probe_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (answers, mut answered) = mpsc::channel::<RestartOutcome>(restart::QUEUED_ANSWERS);
     loop {
         tokio::select! {
             ack = acks.message() => match ack {
                 Ok(Some(ack)) => {
                     backoff.reset();
-                    sent.acks.acked(ack.seq, Instant::now());
+                    match ack.restart {
+                        // It repeats an earlier ack's seq: a command, not an ack.
+                        Some(command) => schedule.restarts.receive(command, answers.clone()),
+                        None => sent.acks.acked(ack.seq, Instant::now()),
+                    }
                 }
                 Ok(None) => return Ended::Lost("the collector closed the stream".into()),
                 Err(status) => return Ended::status("the stream ended", status),
+            },
+            Some(outcome) = answered.recv() => {
+                if let Err(ended) = restart::send_answer(reporter, &tx, &mut sent, outcome).await {
+                    return ended;
+                }
             },
             _ = probe_tick.tick() => {
                 if sent.acks.overdue(Instant::now()) {

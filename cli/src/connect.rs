@@ -39,7 +39,8 @@ pub struct ConnectArgs {
     #[arg(long, env = "OMSWATCH_KEY", value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Instead of an operator certificate: a file whose first non-empty line
-    /// (not starting with #) is the collector's bearer token.
+    /// (not starting with #) starts with the collector's bearer token (a line of
+    /// the collector's token file, `TOKEN name=ci scopes=...`, will do).
     #[arg(long, env = "OMSWATCH_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// Allow a plain-text http:// collector URL, on loopback only (for trials).
@@ -145,12 +146,14 @@ pub fn plan(args: &ConnectArgs) -> Result<Plan, ConnectError> {
     }
 }
 
-/// The token in a token file's text: its first line that is neither blank nor
-/// a `#` comment, trimmed.
+/// The token in a token file's text: the first word of its first line that is
+/// neither blank nor a `#` comment, so a line of the collector's token file
+/// (`TOKEN name=ci scopes=read,restart`) works as it is.
 pub fn parse_token(text: &str) -> Option<&str> {
     text.lines()
         .map(str::trim)
         .find(|line| !line.is_empty() && !line.starts_with('#'))
+        .and_then(|line| line.split_whitespace().next())
 }
 
 /// Reads the bearer token from `path`.

@@ -8,6 +8,7 @@
 //!   `.tar.gz`;
 //! - [`certs`]: `omswatch certs`, minting with [`omswatch_common::identity::mint`];
 //! - [`history`]: `omswatch history`, the timeline kept in the collector's store.
+//! - [`restart`]: `omswatch restart`, a program restarted through its node's agent.
 //! - [`check`]: `omswatch check`, no collector: config.yaml files and the MetaDB
 //!   read once and diagnosed without agents, shown by the same views.
 pub mod bundle_archive;
@@ -16,6 +17,7 @@ pub mod check;
 pub mod connect;
 pub mod failure;
 pub mod history;
+pub mod restart;
 pub mod views;
 
 /// This build's version, written into support bundles.

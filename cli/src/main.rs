@@ -2,6 +2,7 @@
 //! with my OMS cluster, and what do I do" in one call to the collector;
 //! `omswatch check` answers its cluster-wide half with nothing deployed;
 //! `omswatch bundle` packs everything OMS support asks for into one file;
+//! `omswatch restart` restarts a program through its node's agent, audited;
 //! `omswatch certs` mints the certificates of mutual TLS. The pieces (how the
 //! CLI reaches the collector, the views, the bundle archive) live in the
 //! `omswatch_cli` library beside this file.
@@ -18,6 +19,7 @@ use omswatch_cli::check::{self, CheckOptions};
 use omswatch_cli::connect::{ConnectArgs, Connection, client};
 use omswatch_cli::failure;
 use omswatch_cli::history;
+use omswatch_cli::restart;
 use omswatch_cli::views::{self, Format};
 use omswatch_common::proto::v1::{Bundle, BundleRequest, ForgetNodeRequest, StatusRequest};
 use omswatch_common::telemetry::chain;
@@ -63,12 +65,14 @@ enum Command {
         connect: ConnectArgs,
     },
     /// Show the timeline: findings raised and cleared, node state changes,
-    /// collector starts and stops, oldest first (the newest --limit events).
+    /// collector starts and stops, restarts (who asked, what happened), oldest
+    /// first (the newest --limit events).
     ///
     /// Examples:
     ///   omswatch history --since 1h
     ///   omswatch history --node oms-node-2 --since 2026-05-01T08:00:00Z --until 2026-05-01T09:00:00Z
     ///   omswatch history --code COMPONENT_NOT_RUNNING --format json   (shape: docs/HISTORY_JSON.md)
+    ///   omswatch history --kind remediation --since 7d
     /// Exit codes: 0 answered (even with no events), 3 collector unreachable, refused or bad usage.
     #[command(verbatim_doc_comment)]
     History {
@@ -84,6 +88,10 @@ enum Command {
         /// Only events of this finding code (`omswatch explain --all` lists them).
         #[arg(long, value_name = "CODE")]
         code: Option<String>,
+        /// Only events of this kind: raised, cleared, node_state, collector, or
+        /// remediation (restarts: who asked, what happened).
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
         /// At most this many events, the newest.
         #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=5000))]
         limit: u32,
@@ -161,6 +169,33 @@ enum Command {
         #[command(flatten)]
         connect: ConnectArgs,
     },
+    /// Restart a supervisord program on one node through its agent, as
+    /// `supervisorctl restart` does there (runbook step 2), and wait until it is
+    /// RUNNING. Needs the collector's --allow-restart, the node's agent's
+    /// --allow-restart with PROGRAM in its --restart-programs, and an operator
+    /// certificate or a token granted `scopes=read,restart` in the collector's token
+    /// file. One restart per node and program per minute. Every request, refusal and
+    /// outcome is recorded: `omswatch history --kind remediation`.
+    ///
+    /// Example: omswatch restart oms-node-3 oms_console --reason "Down after the upgrade"
+    /// Exit codes: 0 RUNNING afterwards, 2 restarted but not RUNNING within --wait
+    /// (supervisord's spawn error quoted), 3 refused (the reason names the switch),
+    /// not connected, unreachable or bad usage.
+    #[command(verbatim_doc_comment)]
+    Restart {
+        /// The node's name, as `omswatch status` shows it.
+        node: String,
+        /// The supervisord program, e.g. oms_console.
+        program: String,
+        /// Why, for the timeline (who asked is recorded anyway).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// How long to wait for the program to be RUNNING (at most 5m).
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        wait: Duration,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
     /// Explain a finding code: what it means, why it happens, how to fix it,
     /// and which findings it can explain or be explained by.
     ///
@@ -233,6 +268,7 @@ async fn main() -> ExitCode {
             until,
             node,
             code,
+            kind,
             limit,
             format,
             timeout,
@@ -244,6 +280,7 @@ async fn main() -> ExitCode {
                     until,
                     node,
                     code,
+                    kind,
                     limit: Some(limit),
                 },
                 json: matches!(format, Format::Json),
@@ -259,6 +296,24 @@ async fn main() -> ExitCode {
             timeout,
             connect,
         } => forget(&connect, node, timeout).await,
+        Command::Restart {
+            node,
+            program,
+            reason,
+            wait,
+            connect,
+        } => match connection(&connect) {
+            Ok(connection) => {
+                let asked = restart::Restart {
+                    node,
+                    program,
+                    reason,
+                    wait,
+                };
+                restart::run(&connection, asked).await
+            }
+            Err(code) => code,
+        },
         Command::Certs(command) => match certs::run(&command) {
             Ok(written) => {
                 print!("{written}");

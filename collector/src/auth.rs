@@ -3,7 +3,11 @@
 //! checked the chain to `client_ca`), or an operator when it presents a valid
 //! bearer token and no certificate:
 //! - Reporting needs a node certificate, and each report must be for that node.
-//! - Query (status, bundle) needs an operator certificate or a bearer token.
+//! - Query (status, bundle, history) needs an operator certificate or a bearer token
+//!   granted the `read` scope (a bare token line is one).
+//! - Restart needs an operator certificate or a token granted `restart`; that check is
+//!   the restart's own ([`crate::remediation`]), so a refusal is audited: here only the
+//!   caller is identified ([`Authorizer::caller`]).
 //!
 //! With `--insecure` there are no identities at all: any peer may report under
 //! any name and query; the server logs that once at start.
@@ -20,7 +24,7 @@ use tokio::sync::watch;
 use tonic::{Request, Status};
 
 use crate::listener::Connections;
-use crate::tokens::TokenSet;
+use crate::tokens::{Grant, Scope, TokenSet};
 
 /// Why a peer may not do what it asked. Never holds a token or a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,6 +58,21 @@ pub enum AuthError {
         "the certificate of {0} may not query: status and bundles need an operator certificate or a bearer token"
     )]
     NotAnOperator(PeerIdentity),
+    /// A valid token whose line in the token file does not grant what was asked.
+    #[error(
+        "{token} may not {what}: the token file grants it scopes={granted}; add {scope} to the \
+         scopes= of its line (e.g. `TOKEN name=ci scopes=read,restart`), or use an operator certificate"
+    )]
+    MissingScope {
+        /// The token's label (`token:<name>` or `token#<hash>`), never the token.
+        token: String,
+        /// The scope that was needed.
+        scope: &'static str,
+        /// What the scope allows, in words.
+        what: &'static str,
+        /// The scopes the token has.
+        granted: String,
+    },
     /// A node reported under another node's name.
     #[error("certificate is for node {cert}, report is for {report}")]
     WrongNode {
@@ -107,24 +126,56 @@ impl fmt::Display for Reporter {
     }
 }
 
-/// Who is querying, for the logs.
+/// Who is querying, for the logs and the audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operator {
     /// An operator certificate's name.
     Certificate(String),
-    /// A valid bearer token (which one is never said).
-    Token,
+    /// A valid bearer token: its grant (scopes and label; never the token).
+    Token(Arc<Grant>),
     /// A session of the Servers page, opened with a valid token (HTTP `GET` only).
     Session,
     /// Anyone (`--insecure`).
     Unverified,
 }
 
+impl Operator {
+    /// What the timeline records as the actor: the certificate's name, the token's
+    /// label (`token:<name>`, `token#<hash>`), or `unverified`.
+    pub fn actor(&self) -> String {
+        match self {
+            Operator::Certificate(name) => name.clone(),
+            Operator::Token(grant) => grant.label().to_string(),
+            Operator::Session => "page session".into(),
+            Operator::Unverified => "unverified".into(),
+        }
+    }
+
+    /// This operator, if it may use `scope`: a certificate (and `--insecure`) may do
+    /// everything an operator may; a token what its line grants.
+    pub fn require(self, scope: Scope) -> Result<Operator, AuthError> {
+        match &self {
+            Operator::Token(grant) if !grant.allows(scope) => Err(AuthError::MissingScope {
+                token: grant.label().to_string(),
+                scope: scope.as_str(),
+                what: match scope {
+                    Scope::Read => "query the collector",
+                    Scope::Restart => "restart programs",
+                },
+                granted: grant.scopes(),
+            }),
+            // A page session reads (GET only); acting needs the credentials themselves.
+            Operator::Session if scope != Scope::Read => Err(AuthError::NoCredentials),
+            _ => Ok(self),
+        }
+    }
+}
+
 impl fmt::Display for Operator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Operator::Certificate(name) => write!(f, "operator {name}"),
-            Operator::Token => f.write_str("bearer token"),
+            Operator::Token(grant) => write!(f, "bearer {}", grant.label()),
             Operator::Session => f.write_str("page session"),
             Operator::Unverified => f.write_str("unverified (--insecure)"),
         }
@@ -204,10 +255,19 @@ impl Authorizer {
         }
     }
 
-    /// Whether this request may query. A presented certificate decides on its
-    /// own; a token is only consulted without one, so a node's connection
-    /// cannot be lifted to operator by adding a header.
+    /// Whether this request may query (the `read` scope). A presented certificate
+    /// decides on its own; a token is only consulted without one, so a node's
+    /// connection cannot be lifted to operator by adding a header.
     pub fn operator<T>(&self, request: &Request<T>) -> Result<Operator, AuthError> {
+        let decided = self
+            .decide_operator(request)
+            .and_then(|o| o.require(Scope::Read));
+        self.admitted(request, decided)
+    }
+
+    /// Who is calling, as an operator, whatever their scopes: for calls that check
+    /// the scope themselves (a restart audits its refusals).
+    pub fn caller<T>(&self, request: &Request<T>) -> Result<Operator, AuthError> {
         self.admitted(request, self.decide_operator(request))
     }
 
@@ -221,12 +281,22 @@ impl Authorizer {
             .metadata()
             .get("authorization")
             .map(|value| value.as_bytes());
-        self.operator_of(leaf, authorization)
+        self.caller_of(leaf, authorization)
     }
 
     /// [`Authorizer::operator`] from the parts of any request (the HTTP listener's too): the
     /// leaf of the verified client chain and the `authorization` header's bytes.
     pub fn operator_of(
+        &self,
+        leaf: Option<&[u8]>,
+        authorization: Option<&[u8]>,
+    ) -> Result<Operator, AuthError> {
+        self.caller_of(leaf, authorization)
+            .and_then(|o| o.require(Scope::Read))
+    }
+
+    /// [`Authorizer::caller`] from the parts of any request.
+    pub fn caller_of(
         &self,
         leaf: Option<&[u8]>,
         authorization: Option<&[u8]>,
@@ -278,12 +348,10 @@ fn bearer(
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
         _ => return Err(AuthError::MalformedAuthorization),
     };
-    let accepted = tokens.is_some_and(|t| !token.is_empty() && t.borrow().accepts(token));
-    if accepted {
-        Ok(Operator::Token)
-    } else {
-        Err(AuthError::BadToken)
-    }
+    let grant = tokens
+        .filter(|_| !token.is_empty())
+        .and_then(|t| t.borrow().find(token));
+    grant.map(Operator::Token).ok_or(AuthError::BadToken)
 }
 
 /// The peer's address for logs ("unknown" when the transport has none).

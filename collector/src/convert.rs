@@ -42,5 +42,11 @@ pub fn event(e: Event) -> pb::TimelineEvent {
         region: e.region,
         collector: e.collector,
         raised_at_unix_ms: e.raised_at_unix_ms,
+        actor: e.actor,
+        program: e.program,
+        result: e.result,
+        duration_ms: e.duration_ms,
+        reason: e.reason,
+        request_id: e.request_id,
     }
 }

@@ -6,6 +6,7 @@
 //! - [`routes`]: the router, the operator check in front of `/metrics` and `/api/*`, the
 //!   health endpoints; a later module (the Servers page) merges its own routes there.
 //! - [`api`]: the handlers, thin: snapshot → diagnose → a view, as the gRPC query does.
+//! - [`restart`]: `POST /api/v1/restart`, the same restart as `omswatch restart`.
 //! - [`tls`]: the collector's certificate, client certificates verified against its CA.
 //!
 //! Everything is bounded: connections ([`MAX_CONNECTIONS`], more are closed at once), the
@@ -15,6 +16,7 @@
 //! with the settings), where, as over gRPC, nobody is authenticated.
 
 pub mod api;
+pub mod restart;
 pub mod routes;
 pub mod tls;
 
@@ -129,7 +131,7 @@ pub fn start(
     tracing::info!(
         listen = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         tls = tls.is_some(),
-        "HTTP listener serving the Servers page (/), /metrics, /api/v1/status, /-/healthy, /-/ready"
+        "HTTP listener serving the Servers page (/), /metrics, /api/v1/status, /api/v1/history, /api/v1/restart, /-/healthy, /-/ready"
     );
     Ok(tokio::spawn(serve(
         listener,

@@ -4,6 +4,8 @@
 //! status that names the reason, and never reaches the aggregator. At shutdown
 //! every stream is ended by the collector, since agents never end theirs.
 //! Accepted and refused reports are counted ([`IngestCounters`], by [`Refusal`]) for `/metrics`.
+//! With [`ReportingService::with_remediation`], each stream is registered (so a restart
+//! command can be sent down it) and each report shown to the restarts waiting for its node.
 
 mod counters;
 
@@ -24,6 +26,7 @@ use tonic::{Code, Request, Response, Status, Streaming};
 
 use crate::auth::{self, AuthError, Authorizer, Reporter};
 use crate::rate::ReportBucket;
+use crate::remediation::{Registration, Remediation};
 use crate::state::StateHandle;
 
 /// How fast one stream may report: sustained rate and burst.
@@ -70,6 +73,7 @@ pub struct ReportingService {
     stop: watch::Receiver<bool>,
     open: OpenStreams,
     counters: IngestCounters,
+    remediation: Option<Remediation>,
 }
 
 impl ReportingService {
@@ -90,7 +94,14 @@ impl ReportingService {
             stop,
             open: OpenStreams::default(),
             counters: IngestCounters::default(),
+            remediation: None,
         }
+    }
+
+    /// Registers every stream with `remediation` and shows it every report.
+    pub fn with_remediation(mut self, remediation: Remediation) -> Self {
+        self.remediation = Some(remediation);
+        self
     }
 
     /// The counts of accepted and refused reports.
@@ -128,6 +139,8 @@ impl Reporting for ReportingService {
             peer,
             reporter,
             counters: self.counters.clone(),
+            remediation: self.remediation.clone(),
+            registration: None,
         };
         tokio::spawn(stream.pump());
         // The answer stream carries the count: tonic drops it once the stream
@@ -167,6 +180,10 @@ struct AgentStream {
     peer: String,
     reporter: Reporter,
     counters: IngestCounters,
+    /// Restarts: where the stream registers and shows its reports.
+    remediation: Option<Remediation>,
+    /// This stream as restarts see it, once its node is known.
+    registration: Option<Registration>,
 }
 
 impl AgentStream {
@@ -176,7 +193,7 @@ impl AgentStream {
         let peer = self.peer.clone();
         let mut node: Option<String> = None;
         loop {
-            let report = match self.next().await {
+            let mut report = match self.next().await {
                 None => break,
                 Some(Ok(Some(report))) => report,
                 Some(Ok(None)) => break,
@@ -194,12 +211,26 @@ impl AgentStream {
             if node.as_deref() != Some(report.node.as_str()) {
                 tracing::info!(%peer, node = %report.node, "agent connected");
                 node = Some(report.node.clone());
+                self.registration = self.remediation.as_ref().map(|r| {
+                    r.stream_opened(&report.node, self.acks.clone(), &report.agent_version)
+                });
             }
             let seq = report.seq;
             self.counters.received();
-            if self.state.report(report).await.is_err() || !self.answer(Ok(ReportAck { seq })).await
-            {
+            if let Some(remediation) = &self.remediation {
+                remediation.observe(&mut report);
+            } else {
+                report.restart = None; // an answer is not part of the node's state
+            }
+            let ack = ReportAck {
+                seq,
+                ..ReportAck::default()
+            };
+            if self.state.report(report).await.is_err() || !self.answer(Ok(ack)).await {
                 break;
+            }
+            if let Some(registration) = &self.registration {
+                registration.acked(seq);
             }
         }
         if *self.stop.borrow() {

@@ -11,11 +11,12 @@
 //! is the old state file, imported once); [`query`] asks [`state`] for a
 //! [`omswatch_common::snapshot::Snapshot`], runs the pure diagnosis and answers
 //! through [`convert`] (history from the store); [`bundle`] answers `GetBundle` from
-//! the same snapshot. [`http`] serves the same snapshot → diagnosis as Prometheus
-//! metrics ([`metrics`]) and as the status JSON, with health endpoints, and [`page`] as
-//! the Servers page operators open in a browser. [`notify`] pushes the findings to
-//! Alertmanager and POSTs every timeline event to webhooks (through the store's outbox,
-//! at least once).
+//! the same snapshot; [`remediation`] restarts a program through its node's agent
+//! (down the node's report stream), audited in the timeline. [`http`] serves the same
+//! snapshot → diagnosis as Prometheus metrics ([`metrics`]) and as the status JSON, with
+//! health endpoints, and [`page`] as the Servers page operators open in a browser.
+//! [`notify`] pushes the findings to Alertmanager and POSTs every timeline event to
+//! webhooks (through the store's outbox, at least once).
 //! [`server`] only wires these tasks together and stops them.
 //!
 //! Trust: [`transport`] sets up mutual TLS (or `--insecure` plain text),
@@ -39,6 +40,7 @@ pub mod persist;
 pub mod poll;
 pub mod query;
 pub mod rate;
+pub mod remediation;
 pub mod server;
 pub mod settings;
 pub mod state;

@@ -80,7 +80,9 @@ struct Args {
     #[arg(long, env = "OMSWATCH_CLIENT_CA", value_name = "FILE")]
     client_ca: Option<PathBuf>,
     /// Operator bearer tokens, one per line (blank and # lines ignored, at least
-    /// 16 characters each, e.g. `openssl rand -hex 32`); re-read when it changes.
+    /// 16 characters each, e.g. `openssl rand -hex 32`), optionally named and
+    /// scoped: `TOKEN name=ci scopes=read,restart` (a bare line is read-only);
+    /// re-read when it changes.
     #[arg(long, env = "OMSWATCH_TOKEN_FILE", value_name = "FILE")]
     token_file: Option<PathBuf>,
     /// Where every node's last report and the timeline are kept across restarts:
@@ -112,6 +114,13 @@ struct Args {
     /// With --insecure, allow a non-loopback --listen address anyway.
     #[arg(long, env = "OMSWATCH_INSECURE_ALLOW_REMOTE")]
     insecure_allow_remote: bool,
+    /// Let operators restart supervisord programs through the agents
+    /// (`omswatch restart NODE PROGRAM`, POST /api/v1/restart). Each agent must
+    /// allow it too (omswatch-agent --allow-restart); callers need an operator
+    /// certificate or a token granted `scopes=read,restart` in --token-file.
+    /// Every request, refusal and outcome is recorded in the timeline.
+    #[arg(long, env = "OMSWATCH_ALLOW_RESTART")]
+    allow_restart: bool,
     /// Largest gRPC message accepted from a peer, bytes [default: 1048576].
     #[arg(long, env = "OMSWATCH_MAX_MESSAGE_BYTES", value_name = "BYTES")]
     max_message_bytes: Option<usize>,
@@ -245,6 +254,7 @@ async fn main() -> anyhow::Result<()> {
         retention: args.retention,
         insecure: args.insecure,
         insecure_allow_remote: args.insecure_allow_remote,
+        allow_restart: args.allow_restart,
         max_message_bytes: args.max_message_bytes,
         max_reports_per_second: args.max_reports_per_second,
         report_burst: args.report_burst,

@@ -6,7 +6,7 @@ use omswatch_common::diagnose::diagnose;
 use omswatch_common::proto::v1::query_server::Query;
 use omswatch_common::proto::v1::{
     Bundle, BundleRequest, ClusterStatus, ForgetNodeReply, ForgetNodeRequest, History,
-    HistoryRequest, StatusRequest, StoreStatus,
+    HistoryRequest, RestartReply, RestartRequest, StatusRequest, StoreStatus,
 };
 use omswatch_common::snapshot::Snapshot;
 use tonic::{Request, Response, Status};
@@ -14,9 +14,10 @@ use tonic::{Request, Response, Status};
 use crate::auth::{self, Authorizer};
 use crate::bundle;
 use crate::convert;
+use crate::remediation::{self, Remediation};
 use crate::state::{Forgotten, StateHandle};
 use crate::store::Store;
-use crate::store::events::HistoryFilter;
+use crate::store::events::{EventKind, HistoryFilter};
 use crate::store::timeline::TimelineHandle;
 
 /// The gRPC Query service (cheap to clone: handles only; the HTTP views share it).
@@ -26,6 +27,7 @@ pub struct QueryService {
     auth: Authorizer,
     store: Store,
     timeline: TimelineHandle,
+    remediation: Option<Remediation>,
 }
 
 impl QueryService {
@@ -42,7 +44,19 @@ impl QueryService {
             auth,
             store,
             timeline,
+            remediation: None,
         }
+    }
+
+    /// Answers `Restart` through `remediation` (without it, `Restart` is unimplemented).
+    pub fn with_remediation(mut self, remediation: Remediation) -> Self {
+        self.remediation = Some(remediation);
+        self
+    }
+
+    /// The restarts, for the HTTP API's `POST /api/v1/restart`.
+    pub fn remediation(&self) -> Option<&Remediation> {
+        self.remediation.as_ref()
     }
 
     /// The diagnosed status of `snapshot`, with since when each finding is active: what
@@ -142,6 +156,51 @@ impl Query for QueryService {
         Ok(Response::new(bundle::bundle(&snapshot, status)))
     }
 
+    async fn restart(
+        &self,
+        request: Request<RestartRequest>,
+    ) -> Result<Response<RestartReply>, Status> {
+        let peer = auth::peer_addr(&request);
+        let Some(remediation) = &self.remediation else {
+            return Err(Status::unimplemented(
+                "this collector does not restart programs",
+            ));
+        };
+        let caller = self.auth.caller(&request);
+        let asked = request.into_inner();
+        let wait = match asked.wait_ms {
+            0 => remediation::DEFAULT_WAIT,
+            ms => std::time::Duration::from_millis(u64::from(ms)),
+        };
+        let restart = remediation::RestartRequest {
+            node: asked.node,
+            program: asked.program,
+            reason: asked.reason.trim().to_string(),
+            wait,
+        };
+        tracing::info!(%peer, node = %restart.node, program = %restart.program, "restart asked");
+        let done = remediation
+            .restart(caller, restart)
+            .await
+            .map_err(|refusal| refusal.status())?;
+        let program = done.program.unwrap_or_default();
+        Ok(Response::new(RestartReply {
+            result: if done.running {
+                "running"
+            } else {
+                "not_running"
+            }
+            .into(),
+            message: done.message,
+            state: program.state,
+            description: program.description,
+            spawn_error: program.spawn_error,
+            duration_ms: u64::try_from(done.duration.as_millis()).unwrap_or(u64::MAX),
+            request_id: done.request_id,
+            actor: done.actor,
+        }))
+    }
+
     async fn forget_node(
         &self,
         request: Request<ForgetNodeRequest>,
@@ -202,11 +261,25 @@ fn history_filter(request: HistoryRequest) -> Result<HistoryFilter, Status> {
         ),
         None => None,
     };
+    let kind = match Some(request.kind).filter(|k| !k.is_empty()) {
+        Some(k) => Some(
+            EventKind::parse(&k)
+                .ok_or_else(|| {
+                    Status::invalid_argument(format!(
+                        "unknown event kind {k:?}: raised, cleared, node_state, collector or remediation"
+                    ))
+                })?
+                .as_str()
+                .to_string(),
+        ),
+        None => None,
+    };
     Ok(HistoryFilter {
         since_unix_ms: request.since_unix_ms,
         until_unix_ms: request.until_unix_ms,
         node,
         code,
+        kind,
         limit: request.limit,
     })
 }

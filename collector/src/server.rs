@@ -26,6 +26,7 @@ use crate::notify::lease::LeaseTiming;
 use crate::notify::stats::NotifyStats;
 use crate::poll;
 use crate::query::QueryService;
+use crate::remediation::Remediation;
 use crate::settings::{Settings, SettingsError};
 use crate::state::{self, StateHandle};
 use crate::store::{self, Store, StoreError, timeline, writer};
@@ -138,9 +139,12 @@ pub async fn run_with_http(
     let (health_status, health) = health::health(stopping.clone()).await;
     tokio::spawn(serving_once_loaded(state.clone(), health_status.clone()));
     let (reflection_v1, reflection_v1alpha) = health::reflection(auth.clone())?;
-    let service = ReportingService::new(state.clone(), auth.clone(), rate, limit, stopping);
+    let remediation = Remediation::new(settings.allow_restart, state.clone(), store.clone());
+    let service = ReportingService::new(state.clone(), auth.clone(), rate, limit, stopping)
+        .with_remediation(remediation.clone());
     let open = service.open_streams();
-    let query = QueryService::new(state.clone(), auth.clone(), store.clone(), timeline);
+    let query = QueryService::new(state.clone(), auth.clone(), store.clone(), timeline)
+        .with_remediation(remediation);
     let http = match http {
         Some(listener) => {
             let context = crate::http::HttpContext {
@@ -174,6 +178,7 @@ pub async fn run_with_http(
         idle_grace = ?limits.idle_grace,
         max_connections = limits.max_connections,
         max_connections_per_peer = limits.max_connections_per_peer,
+        allow_restart = settings.allow_restart,
         "collector serving"
     );
     let router = server

@@ -83,6 +83,9 @@ pub struct Settings {
     pub insecure: bool,
     /// Let `insecure` listen on a non-loopback address: anyone who can connect may report and query.
     pub insecure_allow_remote: bool,
+    /// Let operators restart supervisord programs through the agents (`omswatch restart`,
+    /// `POST /api/v1/restart`); each agent must allow it too (its own `--allow-restart`).
+    pub allow_restart: bool,
     /// Largest gRPC message accepted from a peer, bytes.
     pub max_message_bytes: usize,
     /// Reports per second one agent stream may send, sustained.
@@ -142,6 +145,7 @@ impl Default for Settings {
             retention: DEFAULT_RETENTION,
             insecure: false,
             insecure_allow_remote: false,
+            allow_restart: false,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_reports_per_second: 5.0,
             report_burst: 10,
@@ -205,6 +209,8 @@ pub struct Overrides {
     pub insecure: bool,
     /// `--insecure-allow-remote`.
     pub insecure_allow_remote: bool,
+    /// `--allow-restart` (a flag can only switch it on; the file can too).
+    pub allow_restart: bool,
     /// `--max-message-bytes`.
     pub max_message_bytes: Option<usize>,
     /// `--max-reports-per-second`.
@@ -306,6 +312,7 @@ impl Settings {
             retention: over.retention.unwrap_or(base.retention),
             insecure: over.insecure || base.insecure,
             insecure_allow_remote: over.insecure_allow_remote || base.insecure_allow_remote,
+            allow_restart: over.allow_restart || base.allow_restart,
             max_message_bytes: over.max_message_bytes.unwrap_or(base.max_message_bytes),
             max_reports_per_second: over
                 .max_reports_per_second

@@ -9,6 +9,7 @@
 //! - [`findings`]: the one catalogue of finding codes every view renders,
 //! - [`views`]: the views two programs share (the status JSON of the CLI and the HTTP API).
 //! - [`wire`]: a diagnosis as the proto `ClusterStatus` every view renders.
+//! - [`restart`]: what the collector and the agent agree on about restarting a program.
 pub mod diagnose;
 pub mod findings;
 pub mod identity;
@@ -16,6 +17,7 @@ pub mod ip;
 pub mod limits;
 pub mod oms_config;
 pub mod proto;
+pub mod restart;
 pub mod secret;
 pub mod snapshot;
 pub mod telemetry;

@@ -51,7 +51,10 @@ impl Reporting for StrictCollector {
                 report.node
             )));
         }
-        let ack = Ok(ReportAck { seq: report.seq });
+        let ack = Ok(ReportAck {
+            seq: report.seq,
+            ..ReportAck::default()
+        });
         Ok(Response::new(Box::pin(futures::stream::iter([ack]))))
     }
 }
@@ -128,6 +131,7 @@ async fn one_session(url: &str, files: ClientTlsFiles, dir: &Path, node: &str) -
         interval: Duration::from_secs(1),
         probe_every: Duration::from_millis(100),
         backoff_cap: Duration::from_secs(1),
+        restarts: crate::restart::Restarts::default(),
     };
     let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_secs(1));
     let mut reporter = reporter(dir, node);
@@ -234,6 +238,7 @@ async fn a_collector_that_stops_acknowledging_ends_the_session() {
         interval: Duration::from_millis(300),
         probe_every: Duration::from_millis(100),
         backoff_cap: Duration::from_secs(1),
+        restarts: crate::restart::Restarts::default(),
     };
     let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_secs(1));
     let mut reporter = reporter(dir.path(), "n1");

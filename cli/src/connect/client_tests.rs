@@ -71,6 +71,14 @@ impl Query for Guarded {
         allowed(&r)?;
         Ok(Response::new(omswatch_common::proto::v1::History::default()))
     }
+
+    async fn restart(
+        &self,
+        r: Request<omswatch_common::proto::v1::RestartRequest>,
+    ) -> Result<Response<omswatch_common::proto::v1::RestartReply>, Status> {
+        allowed(&r)?;
+        Err(Status::unimplemented("these tests only check who may call"))
+    }
 }
 
 /// Serves [`Guarded`] on loopback, with TLS when `ca` is given; returns the URL.

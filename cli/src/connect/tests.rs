@@ -122,6 +122,11 @@ fn the_token_is_the_first_line_that_is_not_blank_or_a_comment() {
     );
     assert_eq!(connect::parse_token(""), None);
     assert_eq!(connect::parse_token("\n \n# only a comment\n"), None);
+    assert_eq!(
+        connect::parse_token("s3cret name=ci scopes=read,restart\n"),
+        Some("s3cret"),
+        "a line of the collector's token file"
+    );
 }
 
 #[test]
@@ -136,11 +141,11 @@ fn token_files_fail_without_showing_their_contents() {
         connect::read_token(&blank),
         Err(TokenError::Empty { .. })
     ));
-    let spaced = dir.path().join("spaced");
-    std::fs::write(&spaced, "hunter2 hunter3\n").expect("write");
-    let err = connect::read_token(&spaced).expect_err("a space");
+    let odd = dir.path().join("odd");
+    std::fs::write(&odd, "hünter2\n").expect("write");
+    let err = connect::read_token(&odd).expect_err("not ASCII");
     assert!(matches!(err, TokenError::Invalid { .. }), "{err}");
-    assert!(!format!("{err} {err:?}").contains("hunter2"));
+    assert!(!format!("{err} {err:?}").contains("nter2"));
     let good = dir.path().join("good");
     std::fs::write(&good, "\n  hunter2\n").expect("write");
     let token = connect::read_token(&good).expect("token");

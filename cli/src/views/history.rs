@@ -65,6 +65,11 @@ fn row(e: &pb::TimelineEvent) -> [String; 5] {
             .get("action")
             .cloned()
             .unwrap_or_else(|| "-".into()),
+        "remediation" => format!(
+            "restart {}: {}",
+            e.program.as_deref().unwrap_or("?"),
+            e.result.as_deref().unwrap_or("?")
+        ),
         _ => e.code.clone().unwrap_or_else(|| "-".into()),
     };
     let nodes = if e.nodes.is_empty() {

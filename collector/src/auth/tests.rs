@@ -45,17 +45,27 @@ fn tls_mode_needs_a_certificate_to_report() {
     assert_eq!(Status::from(err).code(), Code::Unauthenticated);
 }
 
+fn is_token(result: Result<Operator, AuthError>, label: &str) -> bool {
+    matches!(result, Ok(Operator::Token(grant)) if grant.label() == label)
+}
+
 #[test]
 fn bearer_tokens_are_checked() {
     let auth = with_tokens();
-    assert_eq!(
+    let label = crate::tokens::TokenSet::parse(Path::new("t"), TOKEN)
+        .expect("tokens")
+        .find(TOKEN)
+        .expect("found")
+        .label()
+        .to_string();
+    assert!(is_token(
         auth.operator(&request(Some(&format!("Bearer {TOKEN}")))),
-        Ok(Operator::Token)
-    );
-    assert_eq!(
+        &label
+    ));
+    assert!(is_token(
         auth.operator(&request(Some(&format!("bearer  {TOKEN} ")))),
-        Ok(Operator::Token)
-    );
+        &label
+    ));
     for (header, expected) in [
         (None, AuthError::NoCredentials),
         (Some("Bearer wrong-token-0123456789"), AuthError::BadToken),
@@ -75,6 +85,41 @@ fn bearer_tokens_are_checked() {
         no_file.operator(&request(Some(&format!("Bearer {TOKEN}")))),
         Err(AuthError::BadToken)
     );
+}
+
+#[test]
+fn scopes_decide_what_a_token_may_do() {
+    const READER: &str = "reader-0123456789abcdef";
+    const RESTARTER: &str = "restarter-0123456789abcdef";
+    let text = format!("{READER}\n{RESTARTER} name=pager scopes=restart\n");
+    let set = TokenSet::parse(Path::new("t"), &text).expect("tokens");
+    let (_tx, rx) = watch::channel(Arc::new(set));
+    let auth = Authorizer::verified(Some(rx));
+    let bearer = |t: &str| request(Some(&format!("Bearer {t}")));
+    let reader = auth.caller(&bearer(READER)).expect("a caller");
+    assert!(reader.actor().starts_with("token#"), "{}", reader.actor());
+    let refused = reader
+        .require(Scope::Restart)
+        .expect_err("read-only")
+        .to_string();
+    assert!(
+        refused.contains("may not restart programs")
+            && refused.contains("scopes=read;")
+            && refused.contains("add restart"),
+        "{refused}"
+    );
+    let pager = auth.caller(&bearer(RESTARTER)).expect("a caller");
+    assert_eq!(pager.actor(), "token:pager");
+    assert!(pager.clone().require(Scope::Restart).is_ok());
+    let err = auth
+        .operator(&bearer(RESTARTER))
+        .expect_err("no read scope");
+    assert!(err.to_string().contains("may not query"), "{err}");
+    assert_eq!(Status::from(err).code(), Code::PermissionDenied);
+    assert!(!refused.contains(READER));
+    let certificate = Operator::Certificate("alice".into());
+    assert_eq!(certificate.actor(), "alice");
+    assert!(certificate.require(Scope::Restart).is_ok());
 }
 
 #[test]

@@ -4,15 +4,17 @@
 //! certificate or `Authorization: Bearer <token>` from the token file, or (`GET` only) the
 //! Servers page's session cookie. The page ([`crate::page`]: `GET /`, sign-in, its assets)
 //! merges its own routes here.
+//! `POST /api/v1/restart` decides who may itself (the `restart` scope, audited refusals:
+//! [`super::restart`]) and has a longer time limit, as it waits for the program.
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
-use super::{HttpContext, Peer, api};
+use super::{HttpContext, Peer, api, restart};
 use crate::auth::AuthError;
 
 /// Every route of the listener.
@@ -25,6 +27,10 @@ pub fn router(context: HttpContext) -> Router {
             context.clone(),
             require_operator,
         ));
+    // Its own time limit: it waits for the program (at most restart::MAX_HTTP_WAIT).
+    let restarts = Router::new()
+        .route("/api/v1/restart", post(restart::restart))
+        .layer(middleware::from_fn(restart_time_limit));
     Router::new()
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(api::ready))
@@ -32,6 +38,7 @@ pub fn router(context: HttpContext) -> Router {
         .merge(crate::page::router())
         .fallback(not_found)
         .layer(middleware::from_fn(time_limit))
+        .merge(restarts)
         .with_state(context)
 }
 
@@ -118,7 +125,16 @@ fn refused(addr: &str, path: &str, e: &AuthError) -> Response {
 
 /// Bounds each request's handling by the listener's request timeout.
 async fn time_limit(request: Request, next: Next) -> Response {
-    match tokio::time::timeout(super::request_timeout(), next.run(request)).await {
+    limited(super::request_timeout(), request, next).await
+}
+
+/// Bounds a restart's handling by its longest wait and some room.
+async fn restart_time_limit(request: Request, next: Next) -> Response {
+    limited(restart::time_limit(), request, next).await
+}
+
+async fn limited(limit: std::time::Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => text(
             StatusCode::SERVICE_UNAVAILABLE,

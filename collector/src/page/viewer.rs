@@ -77,7 +77,7 @@ pub fn viewer(
             name,
             der: leaf.map(<[u8]>::to_vec).unwrap_or_default(),
         }),
-        Ok(Operator::Token | Operator::Session) => Ok(Viewer::Bearer),
+        Ok(Operator::Token(_) | Operator::Session) => Ok(Viewer::Bearer),
         Err(AuthError::NoCredentials) => session_of(&context.sessions, &context.auth, headers, now)
             .map(Viewer::Session)
             .ok_or(Refusal::SignIn),
@@ -105,6 +105,6 @@ pub fn token_accepted(auth: &Authorizer, token: &Secret) -> bool {
     let header = format!("Bearer {}", token.expose());
     matches!(
         auth.operator_of(None, Some(header.as_bytes())),
-        Ok(Operator::Token)
+        Ok(Operator::Token(_))
     )
 }

@@ -68,6 +68,32 @@ fn tls_and_limit_flags_override_the_file() {
 }
 
 #[test]
+fn restarts_are_off_unless_the_file_or_a_flag_allows_them() {
+    assert!(!Settings::default().allow_restart);
+    let off = Settings::merge(tls_base(), Overrides::default()).expect("valid");
+    assert!(!off.allow_restart);
+    let flag = Overrides {
+        allow_restart: true,
+        ..Default::default()
+    };
+    assert!(
+        Settings::merge(tls_base(), flag)
+            .expect("valid")
+            .allow_restart
+    );
+    let file: Settings = serde_yaml::from_str("allow_restart: true\n").expect("yaml");
+    let file = Settings {
+        allow_restart: file.allow_restart,
+        ..tls_base()
+    };
+    assert!(
+        Settings::merge(file, Overrides::default())
+            .expect("valid")
+            .allow_restart
+    );
+}
+
+#[test]
 fn unknown_keys_and_missing_configs_are_errors() {
     assert!(serde_yaml::from_str::<Settings>("tcik: 2s\n").is_err());
     let no_configs = Settings {

@@ -24,6 +24,8 @@ pub enum EventKind {
     NodeState,
     /// A collector started or stopped.
     Collector,
+    /// A restart was requested through the collector, refused, or ended.
+    Remediation,
 }
 
 impl EventKind {
@@ -34,7 +36,21 @@ impl EventKind {
             EventKind::Cleared => "cleared",
             EventKind::NodeState => "node_state",
             EventKind::Collector => "collector",
+            EventKind::Remediation => "remediation",
         }
+    }
+
+    /// The kind named `name` (as the wire and JSON spell it).
+    pub fn parse(name: &str) -> Option<EventKind> {
+        [
+            EventKind::Raised,
+            EventKind::Cleared,
+            EventKind::NodeState,
+            EventKind::Collector,
+            EventKind::Remediation,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
     }
 }
 
@@ -69,6 +85,18 @@ pub struct Event {
     pub raised_at_unix_ms: Option<i64>,
     /// The collector that recorded it.
     pub collector: String,
+    /// remediation: who asked (certificate name, token label).
+    pub actor: Option<String>,
+    /// remediation: the supervisord program.
+    pub program: Option<String>,
+    /// remediation: requested, refused, running, not_running, failed, no_answer.
+    pub result: Option<String>,
+    /// remediation: from the request to this outcome, milliseconds.
+    pub duration_ms: Option<i64>,
+    /// remediation: the operator's reason.
+    pub reason: Option<String>,
+    /// remediation: the request's id.
+    pub request_id: Option<String>,
 }
 
 /// Which events a history query wants.
@@ -82,12 +110,15 @@ pub struct HistoryFilter {
     pub node: Option<String>,
     /// Of this code.
     pub code: Option<String>,
+    /// Of this kind.
+    pub kind: Option<String>,
     /// At most this many, the newest (0 = [`DEFAULT_LIMIT`]; capped at [`MAX_LIMIT`]).
     pub limit: u32,
 }
 
 pub(super) const COLUMNS: &str = "id, at_unix_ms, kind, code, severity, nodes, message, evidence, finding_id, \
-                       from_state, to_state, region, raised_at_unix_ms, collector";
+                       from_state, to_state, region, raised_at_unix_ms, collector, actor, program, \
+                       result, duration_ms, reason, request_id";
 
 impl Store {
     /// Inserts `event` within `tx`, and one webhook outbox row per receiver this
@@ -100,7 +131,8 @@ impl Store {
         event: &Event,
     ) -> std::result::Result<(), sqlx::Error> {
         sqlx::query(&format!(
-            "INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO events ({COLUMNS}) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(event.id.clone())
         .bind(event.at_unix_ms)
@@ -116,6 +148,12 @@ impl Store {
         .bind(event.region.clone())
         .bind(event.raised_at_unix_ms)
         .bind(event.collector.clone())
+        .bind(event.actor.clone())
+        .bind(event.program.clone())
+        .bind(event.result.clone())
+        .bind(event.duration_ms)
+        .bind(event.reason.clone())
+        .bind(event.request_id.clone())
         .execute(&mut **tx)
         .await?;
         for target in self.webhook_targets() {
@@ -177,6 +215,9 @@ impl Store {
         if filter.code.is_some() {
             sql.push_str(" AND code = ?");
         }
+        if filter.kind.is_some() {
+            sql.push_str(" AND kind = ?");
+        }
         if filter.node.is_some() {
             sql.push_str(" AND nodes LIKE ? ESCAPE '!'");
         }
@@ -190,6 +231,9 @@ impl Store {
         }
         if let Some(code) = &filter.code {
             query = query.bind(code.clone());
+        }
+        if let Some(kind) = &filter.kind {
+            query = query.bind(kind.clone());
         }
         if let Some(node) = &filter.node {
             query = query.bind(like_json_string(node));
@@ -257,6 +301,12 @@ pub(super) fn event_of(row: &AnyRow) -> std::result::Result<Event, sqlx::Error> 
         region: text("region")?,
         raised_at_unix_ms: row.try_get("raised_at_unix_ms")?,
         collector: super::required_text(row, "collector")?,
+        actor: text("actor")?,
+        program: text("program")?,
+        result: text("result")?,
+        duration_ms: row.try_get("duration_ms")?,
+        reason: text("reason")?,
+        request_id: text("request_id")?,
     })
 }
 

@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notify: outbox delivery state, leases expiring by the database's clock",
         include_str!("migrations/0002_notify.sql"),
     ),
+    (
+        3,
+        "remediation events: actor, program, result, duration, reason, request id",
+        include_str!("migrations/0003_remediation.sql"),
+    ),
 ];
 
 /// The embedded migrations, as sqlx reads them.

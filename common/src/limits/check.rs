@@ -11,7 +11,9 @@ use super::{
     MAX_CONFIG_LINES, MAX_DISKS, MAX_HOSTNAME, MAX_IP, MAX_IPS, MAX_LABEL, MAX_MAP_ENTRIES,
     MAX_NODE_NAME, MAX_PROGRAMS, MAX_REDACTED_TEXT, MAX_TEXT,
 };
-use crate::proto::v1::{Identity, NodeConfig, NodeReport, Resources, SupervisorStatus};
+use crate::proto::v1::{
+    Identity, NodeConfig, NodeReport, Resources, RestartOutcome, SupervisorStatus,
+};
 
 /// One way a report breaks the limits; the text names the field and the limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,7 +95,30 @@ pub fn check(report: &NodeReport) -> Result<(), Violation> {
             MAX_TEXT,
         )?;
     }
+    if let Some(outcome) = &report.restart {
+        check_restart(outcome)?;
+    }
+    if let Some(policy) = &report.restart_policy {
+        count(
+            "restart_policy.programs",
+            policy.programs.len(),
+            MAX_PROGRAMS,
+        )?;
+        for (i, program) in policy.programs.iter().enumerate() {
+            label(&format!("restart_policy.programs[{i}]"), program)?;
+        }
+    }
     Ok(())
+}
+
+/// A restart's answer: its id, program and result are labels (logged and
+/// matched), its message free text.
+fn check_restart(o: &RestartOutcome) -> Result<(), Violation> {
+    label("restart.command_id", &o.command_id)?;
+    label("restart.program", &o.program)?;
+    label("restart.result", &o.result)?;
+    len("restart.message", &o.message, MAX_TEXT)?;
+    len("restart.via", &o.via, MAX_TEXT)
 }
 
 fn node_name(name: &str) -> Result<(), Violation> {

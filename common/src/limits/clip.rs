@@ -13,7 +13,8 @@ use super::{
     MAX_REDACTED_TEXT, MAX_TEXT,
 };
 use crate::proto::v1::{
-    Identity, NodeConfig, NodeReport, OmsHealth, Program, Resources, SupervisorStatus,
+    Identity, NodeConfig, NodeReport, OmsHealth, Program, Resources, RestartOutcome,
+    SupervisorStatus,
 };
 
 /// Ends a string cut to fit its limit, so nobody takes it for the whole value.
@@ -41,6 +42,24 @@ pub fn clip(report: &mut NodeReport) {
     if let Some(health) = &mut report.health {
         clip_health(health);
     }
+    if let Some(outcome) = &mut report.restart {
+        clip_restart(outcome);
+    }
+    if let Some(policy) = &mut report.restart_policy {
+        policy.programs.truncate(MAX_PROGRAMS);
+        for program in &mut policy.programs {
+            printable(program, MAX_LABEL);
+        }
+    }
+}
+
+/// A restart's answer: supervisord's fault strings are free text of any length.
+fn clip_restart(o: &mut RestartOutcome) {
+    printable(&mut o.command_id, MAX_LABEL);
+    printable(&mut o.program, MAX_LABEL);
+    printable(&mut o.result, MAX_LABEL);
+    printable(&mut o.message, MAX_TEXT);
+    printable(&mut o.via, MAX_TEXT);
 }
 
 fn clip_identity(id: &mut Identity) {

@@ -26,7 +26,7 @@ pub struct EventJson {
     pub at: String,
     /// The same time, Unix milliseconds.
     pub at_unix_ms: i64,
-    /// raised, cleared, node_state or collector.
+    /// raised, cleared, node_state, collector or remediation.
     pub kind: String,
     /// Finding code.
     pub code: Option<String>,
@@ -52,6 +52,18 @@ pub struct EventJson {
     pub raised_at_unix_ms: Option<i64>,
     /// The collector that recorded it.
     pub collector: String,
+    /// remediation: who asked (certificate name, `token:<name>`, `token#<hash>`).
+    pub actor: Option<String>,
+    /// remediation: the supervisord program.
+    pub program: Option<String>,
+    /// remediation: requested, refused, running, not_running, failed or no_answer.
+    pub result: Option<String>,
+    /// remediation: from the request to this outcome, milliseconds.
+    pub duration_ms: Option<i64>,
+    /// remediation: the operator's reason.
+    pub reason: Option<String>,
+    /// remediation: the request's id, shared by its requested and outcome events.
+    pub request_id: Option<String>,
 }
 
 /// The JSON document of a history answer, with the final newline: what the CLI prints and
@@ -100,6 +112,12 @@ pub fn event_json(e: &pb::TimelineEvent) -> EventJson {
         region: e.region.clone(),
         raised_at_unix_ms: e.raised_at_unix_ms,
         collector: e.collector.clone(),
+        actor: e.actor.clone(),
+        program: e.program.clone(),
+        result: e.result.clone(),
+        duration_ms: e.duration_ms,
+        reason: e.reason.clone(),
+        request_id: e.request_id.clone(),
     }
 }
 

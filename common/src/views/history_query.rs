@@ -1,6 +1,6 @@
 //! The filters of a history question, parsed alike wherever they are typed: the flags of
 //! `omswatch history` and the query parameters of the collector's `GET /api/v1/history`
-//! (`since`, `until`, `node`, `code`, `limit`). Times are a duration ago (`1h`) or an RFC
+//! (`since`, `until`, `node`, `code`, `kind`, `limit`). Times are a duration ago (`1h`) or an RFC
 //! 3339 time, and travel as Unix milliseconds.
 
 use std::time::{Duration, SystemTime};
@@ -12,6 +12,15 @@ use crate::proto::v1::HistoryRequest;
 pub const MAX_LIMIT: u32 = 5000;
 /// Events answered when no limit is given.
 pub const DEFAULT_LIMIT: u32 = 200;
+
+/// The kinds of event a question may ask for (`kind`).
+pub const KINDS: [&str; 5] = [
+    "raised",
+    "cleared",
+    "node_state",
+    "collector",
+    "remediation",
+];
 
 /// A `since`/`until` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +79,8 @@ pub struct HistoryQuery {
     pub node: Option<String>,
     /// Only events of this finding code (any case).
     pub code: Option<String>,
+    /// Only events of this kind (one of [`KINDS`]).
+    pub kind: Option<String>,
     /// At most this many, the newest ([`DEFAULT_LIMIT`] when none).
     pub limit: Option<u32>,
 }
@@ -93,12 +104,23 @@ impl HistoryQuery {
         {
             return Err("since is after until".into());
         }
+        let kind = match self.kind.as_deref().map(str::trim) {
+            Some(kind) if KINDS.contains(&kind) => kind.to_string(),
+            Some(kind) => {
+                return Err(format!(
+                    "unknown event kind {kind:?}; the kinds are {}",
+                    KINDS.join(", ")
+                ));
+            }
+            None => String::new(),
+        };
         Ok(HistoryRequest {
             since_unix_ms,
             until_unix_ms,
             node: self.node.clone().unwrap_or_default(),
             code,
             limit: self.limit.unwrap_or(DEFAULT_LIMIT),
+            kind,
         })
     }
 
@@ -116,11 +138,12 @@ impl HistoryQuery {
                 "until" if out.until.is_none() => out.until = Some(parse_time(&value)?),
                 "node" if out.node.is_none() => out.node = Some(value),
                 "code" if out.code.is_none() => out.code = Some(value),
+                "kind" if out.kind.is_none() => out.kind = Some(value),
                 "limit" if out.limit.is_none() => out.limit = Some(parse_limit(&value)?),
-                "since" | "until" | "node" | "code" | "limit" => return Err(repeated()),
+                "since" | "until" | "node" | "code" | "kind" | "limit" => return Err(repeated()),
                 _ => {
                     return Err(format!(
-                        "unknown parameter {key:?}: the filters are since, until, node, code and limit"
+                        "unknown parameter {key:?}: the filters are since, until, node, code, kind and limit"
                     ));
                 }
             }
@@ -174,6 +197,7 @@ mod tests {
             until: None,
             node: Some("oms-node-2".into()),
             code: Some("component_not_running".into()),
+            kind: None,
             limit: Some(10),
         };
         let request = query.request(SystemTime::now()).expect("valid");
@@ -197,6 +221,23 @@ mod tests {
         assert!(backwards.request(SystemTime::now()).is_err());
         let none = HistoryQuery::default().request(SystemTime::now());
         assert_eq!(none.expect("valid").limit, DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn kinds_are_checked() {
+        let now = SystemTime::now();
+        let of = |kind: &str| HistoryQuery {
+            kind: Some(kind.into()),
+            ..HistoryQuery::default()
+        };
+        assert_eq!(
+            of("remediation").request(now).expect("valid").kind,
+            "remediation"
+        );
+        let err = of("restart").request(now).expect_err("unknown kind");
+        assert!(err.contains("remediation"), "{err}");
+        let q = HistoryQuery::from_query_string("kind=node_state").expect("parses");
+        assert_eq!(q.kind.as_deref(), Some("node_state"));
     }
 
     #[test]

@@ -10,12 +10,14 @@ mod launch;
 mod once;
 mod pki;
 mod query;
+mod remediation;
 mod spec;
 
 pub use files::{CM_DB, HEARTBEAT_DB, META_PASSWORD, META_USER, heartbeat_db};
 pub use once::OnceRun;
 pub use pki::{CertFiles, Pki, TOKEN};
 pub use query::proto_finding;
+pub use remediation::CliRun;
 pub use spec::{
     ClusterSpec, ConfigEdit, NodeSpec, OmsHostIp, StoreKind, neutral_resource_thresholds,
     nginx_script, oms_programs_serving_health,
@@ -191,6 +193,7 @@ impl Cluster {
             .arg("--disk-path")
             .arg(&logs)
             .args(self.client_tls_args(self.pki.as_ref().and_then(|p| p.node(&node.name))))
+            .args(&node.agent_args)
             .env_remove("OMS_HOST_IP")
             // Debug logs in tests: the leak checks then cover the chattiest output.
             .env(

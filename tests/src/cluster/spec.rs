@@ -87,6 +87,8 @@ pub struct NodeSpec {
     pub clock_offset: Option<String>,
     /// Edits of its own copy of config.yaml (applied after the region's edits).
     pub config_edits: Vec<ConfigEdit>,
+    /// Extra arguments of its agent (e.g. `--allow-restart`), after the harness's own.
+    pub agent_args: Vec<String>,
 }
 
 impl NodeSpec {
@@ -105,6 +107,7 @@ impl NodeSpec {
             docker_init_ran: true,
             clock_offset: None,
             config_edits: Vec::new(),
+            agent_args: Vec::new(),
         }
     }
 }

@@ -19,7 +19,7 @@ const SUPERVISORD: &str = "/usr/bin/supervisord";
 const SUPERVISORCTL: &str = "/usr/bin/supervisorctl";
 
 /// A supervisord child process, stopped (with its programs) when dropped.
-struct Supervisord {
+pub(super) struct Supervisord {
     child: Child,
     dir: TempDir,
 }
@@ -27,7 +27,7 @@ struct Supervisord {
 impl Supervisord {
     /// Starts supervisord with `server` (the listening sections, `@DIR@` standing for the
     /// temporary directory) and the three test programs, and waits until it accepts connections.
-    fn start(server: &str) -> Self {
+    pub(super) fn start(server: &str) -> Self {
         for binary in [SUPERVISORD, SUPERVISORCTL] {
             assert!(
                 Path::new(binary).exists(),
@@ -65,7 +65,7 @@ impl Supervisord {
         self.dir.path().join(name)
     }
 
-    fn conf(&self) -> PathBuf {
+    pub(super) fn conf(&self) -> PathBuf {
         self.path("supervisord.conf")
     }
 
@@ -114,10 +114,10 @@ impl Drop for Supervisord {
 }
 
 /// A unix socket next to the config file.
-const UNIX_SERVER: &str = "[unix_http_server]\nfile=%(here)s/s.sock ; next to the conf\n\
+pub(super) const UNIX_SERVER: &str = "[unix_http_server]\nfile=%(here)s/s.sock ; next to the conf\n\
                            [supervisorctl]\nserverurl=unix://@DIR@/s.sock\n";
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -125,7 +125,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn settings(conf: Option<PathBuf>) -> SupervisorSettings {
+pub(super) fn settings(conf: Option<PathBuf>) -> SupervisorSettings {
     SupervisorSettings {
         conf,
         supervisorctl: SUPERVISORCTL.into(),
@@ -142,7 +142,7 @@ fn find<'a>(programs: &'a [Program], name: &str) -> &'a Program {
 }
 
 /// Probes until oms_console is RUNNING and oms_drc_cm has given up (or 20 s pass).
-async fn settled(probe: &SupervisorProbe) -> SupervisorStatus {
+pub(super) async fn settled(probe: &SupervisorProbe) -> SupervisorStatus {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let status = probe.probe().await;

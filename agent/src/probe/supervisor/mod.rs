@@ -11,6 +11,7 @@
 mod address;
 mod autostart;
 mod conf;
+mod control;
 mod ctl;
 mod error;
 #[cfg(test)]
@@ -29,6 +30,7 @@ use tokio::time::Instant;
 use self::address::{Credentials, ServerAddress};
 use self::autostart::ProgramSection;
 use self::conf::ConfServer;
+pub use self::control::RestartDone;
 use self::error::{Error, Result};
 use super::stamp::{Derived, Watched};
 

@@ -23,7 +23,8 @@ use omswatch_common::telemetry::chain;
 use self::decode::{Answer, Value};
 use super::error::{Error, Result, shorten};
 
-mod decode;
+// Also read by `control::calls`, the restart's two calls.
+pub(super) mod decode;
 
 /// The call of `supervisor.getAllProcessInfo`, as `dxr` writes it (checked by a test): it never
 /// changes, so it is written once rather than at every probe.

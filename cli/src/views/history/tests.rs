@@ -25,6 +25,23 @@ fn history() -> pb::History {
                 collector: "watch:9470".into(),
                 ..Default::default()
             },
+            pb::TimelineEvent {
+                id: "c".into(),
+                at_unix_ms: 1_780_000_002_100,
+                kind: "remediation".into(),
+                nodes: vec!["oms-node-2".into()],
+                message: Some(
+                    "alice restarted oms_console on oms-node-2: RUNNING after 2.1 s".into(),
+                ),
+                collector: "watch:9470".into(),
+                actor: Some("alice".into()),
+                program: Some("oms_console".into()),
+                result: Some("running".into()),
+                duration_ms: Some(2100),
+                reason: Some("console down".into()),
+                request_id: Some("r1".into()),
+                ..Default::default()
+            },
         ],
         truncated: false,
     }
@@ -41,6 +58,12 @@ fn table_lists_oldest_first_with_state_changes_and_safe_text() {
     );
     assert!(
         lines[2].contains("ONLINE -> DOWN") && lines[2].contains("oms-node-2"),
+        "{text}"
+    );
+    assert!(
+        lines[3].contains("remediation")
+            && lines[3].contains("restart oms_console: running")
+            && lines[3].contains("alice restarted oms_console on oms-node-2: RUNNING after 2.1 s"),
         "{text}"
     );
     assert!(

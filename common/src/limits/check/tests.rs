@@ -119,6 +119,27 @@ fn each_violation_names_its_field() {
             }),
             "resources.disks has 65 entries",
         ),
+        (
+            with(|r| {
+                let outcome = r.restart.get_or_insert_with(Default::default);
+                outcome.program = "oms\u{1b}[2J".into();
+            }),
+            "restart.program",
+        ),
+        (
+            with(|r| {
+                let outcome = r.restart.get_or_insert_with(Default::default);
+                outcome.message = "m".repeat(MAX_TEXT + 1);
+            }),
+            "restart.message is 4097 bytes",
+        ),
+        (
+            with(|r| {
+                let policy = r.restart_policy.get_or_insert_with(Default::default);
+                policy.programs = vec!["oms_console".into(), "x\ny".into()];
+            }),
+            "restart_policy.programs[1]",
+        ),
     ];
     for (report, expected) in cases {
         let err = check(&report).expect_err(expected).to_string();

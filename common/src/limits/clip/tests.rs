@@ -83,6 +83,14 @@ fn oversized() -> NodeReport {
             docker_init_evidence: long(MAX_TEXT),
             ..Default::default()
         }),
+        restart: Some(RestartOutcome {
+            command_id: long(MAX_LABEL),
+            program: "oms\nconsole".into(),
+            result: "restarted".into(),
+            message: long(MAX_TEXT),
+            via: long(MAX_TEXT),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }

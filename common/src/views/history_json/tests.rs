@@ -25,6 +25,23 @@ fn history() -> pb::History {
                 collector: "watch:9470".into(),
                 ..Default::default()
             },
+            pb::TimelineEvent {
+                id: "c".into(),
+                at_unix_ms: 1_780_000_002_100,
+                kind: "remediation".into(),
+                nodes: vec!["oms-node-2".into()],
+                message: Some(
+                    "alice restarted oms_console on oms-node-2: RUNNING after 2.1 s".into(),
+                ),
+                collector: "watch:9470".into(),
+                actor: Some("alice".into()),
+                program: Some("oms_console".into()),
+                result: Some("running".into()),
+                duration_ms: Some(2100),
+                reason: Some("console down".into()),
+                request_id: Some("r1".into()),
+                ..Default::default()
+            },
         ],
         truncated: false,
     }
@@ -57,6 +74,21 @@ fn json_has_the_documented_keys_with_nulls() {
         (Some("ONLINE"), Some("DOWN"))
     );
     assert_eq!(doc["truncated"], false);
+    assert!(state["actor"].is_null() && state["result"].is_null());
+    let restart = &doc["events"][2];
+    assert!(restart["code"].is_null(), "{restart}");
+    assert_eq!(restart["kind"], "remediation");
+    assert_eq!(restart["nodes"], serde_json::json!(["oms-node-2"]));
+    for (key, value) in [
+        ("actor", serde_json::json!("alice")),
+        ("program", serde_json::json!("oms_console")),
+        ("result", serde_json::json!("running")),
+        ("duration_ms", serde_json::json!(2100)),
+        ("reason", serde_json::json!("console down")),
+        ("request_id", serde_json::json!("r1")),
+    ] {
+        assert_eq!(restart[key], value, "{key}: {restart}");
+    }
 }
 
 #[test]
