@@ -43,12 +43,36 @@ impl Cluster {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        // One line per event first: CI shows only part of a long failure, and these lines say
+        // what happened in order; the full events and the logs follow.
         bail!(
-            "timed out waiting for {what}; last history:\n{}\nlogs:\n{}",
+            "timed out waiting for {what}; last history in brief:\n{}\nin full:\n{}\nlogs:\n{}",
+            brief(&last),
             serde_json::to_string_pretty(&last)?,
             self.logs()
         )
     }
+}
+
+/// One line per event: time, kind, code, nodes, from -> to, message.
+pub fn brief(events: &[serde_json::Value]) -> String {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+    events
+        .iter()
+        .map(|e| {
+            format!(
+                "  {} {} {} {} {}->{} {}",
+                text(&e["at"]),
+                text(&e["kind"]),
+                text(&e["code"]),
+                e["nodes"],
+                text(&e["from"]),
+                text(&e["to"]),
+                text(&e["message"]),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The collector's `--store` flags: an SQLite file in the cluster's directory, or a database

@@ -14,6 +14,7 @@ mod remediation;
 mod spec;
 
 pub use files::{CM_DB, HEARTBEAT_DB, META_PASSWORD, META_USER, heartbeat_db};
+pub use history::brief;
 pub use once::OnceRun;
 pub use pki::{CertFiles, Pki, TOKEN};
 pub use query::proto_finding;
