@@ -89,8 +89,26 @@ fn the_verdict_leads_with_the_first_problems_fix() {
         live.problems[0].restart,
         Some(RestartTarget {
             node: "n3".into(),
-            program: "oms_console".into()
+            program: "oms_console".into(),
+            button: Button::Hidden,
         })
+    );
+    // A viewer who may restart: offered where every switch is on, else disabled with why.
+    let mut read_only = live.clone();
+    offer_restarts(&mut read_only, false, |_, _| None);
+    assert_eq!(read_only.problems[0].restart, live.problems[0].restart);
+    let mut offered = live.clone();
+    offer_restarts(&mut offered, true, |node, program| {
+        assert_eq!((node, program), ("n3", "oms_console"));
+        None
+    });
+    let button = |l: &Live| l.problems[0].restart.clone().map(|t| t.button);
+    assert_eq!(button(&offered), Some(Button::Offered));
+    let mut off = live.clone();
+    offer_restarts(&mut off, true, |_, _| Some("agent restarts off".into()));
+    assert_eq!(
+        button(&off),
+        Some(Button::Disabled("agent restarts off".into()))
     );
     let dup = &live.problems[1];
     assert_eq!(
