@@ -133,7 +133,6 @@ async fn the_restart_button_brings_a_program_back_for_a_token_granted_restart() 
     .await?;
     let client = &browser.client;
     let url = cluster.http_url.clone();
-    let pid_before = cluster.supervisors[1].program_pid(PROGRAM).await?;
 
     // A read-only token: the problems, no button; its posts are refused, nothing changes.
     sign_in(client, &url, TOKEN).await?;
@@ -161,10 +160,6 @@ async fn the_restart_button_brings_a_program_back_for_a_token_granted_restart() 
         cluster.supervisors[1].program_state(PROGRAM).await?,
         "STOPPED",
         "a refused post changed nothing"
-    );
-    assert_eq!(
-        cluster.supervisors[1].program_pid(PROGRAM).await?,
-        pid_before
     );
     let refusals = cluster.history(&["--kind", "remediation"]).await?;
     let results: Vec<&str> = refusals
