@@ -117,7 +117,8 @@ fn remediation(e: &pb::TimelineEvent) -> (String, String, &'static str) {
     };
     let program = e.program.as_deref().unwrap_or("?");
     let mut what = format!("restart {program}: {}", result.replace('_', " "));
-    if let Some(ms) = e.duration_ms.filter(|_| result != "requested") {
+    // How long it took means something once it ran; a refusal took no time worth showing.
+    if let Some(ms) = e.duration_ms.filter(|_| !matches!(result, "requested" | "refused")) {
         what.push_str(&format!(" ({:.1} s)", ms as f64 / 1000.0));
     }
     ("remediation".to_string(), what, tone)
@@ -152,7 +153,7 @@ mod tests {
         assert_eq!(row.nodes, "oms-node-2");
         let refused = pb::TimelineEvent {
             result: Some("refused".into()),
-            duration_ms: None,
+            duration_ms: Some(3),
             ..event
         };
         let row = super::row(&refused, 0);
