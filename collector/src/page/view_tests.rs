@@ -307,3 +307,54 @@ fn peer_supplied_text_is_escaped_everywhere() {
     assert_eq!(page.matches("<script").count(), 1, "{page}");
     assert!(page.contains("<script src=\"assets/omswatch."), "{page}");
 }
+
+#[test]
+fn the_restart_button_its_confirm_and_outcome_pages_escape_peer_text() {
+    use crate::page::render::{RestartConfirmTemplate, RestartOutcomeTemplate};
+    use crate::page::restart::{Asked, Outcome};
+
+    let render = |button: Option<String>| {
+        let mut live = live(&hostile_status(), Timeline::default());
+        offer_restarts(&mut live, true, |_, _| button.clone());
+        LiveTemplate {
+            live: &live,
+            csrf: Some("c"),
+        }
+        .render()
+        .expect("renders")
+    };
+    let offered = render(None);
+    assert!(
+        offered.contains("<form method=\"get\" action=\"restart\" class=\"problem-actions restart-form\""),
+        "{offered}"
+    );
+    let disabled = render(Some(HOSTILE.into()));
+    assert!(disabled.contains("disabled"), "{disabled}");
+    let asked = Asked {
+        node: HOSTILE.into(),
+        program: HOSTILE.into(),
+    };
+    let confirm = RestartConfirmTemplate::new(&asked, HOSTILE, HOSTILE.into())
+        .render()
+        .expect("renders");
+    assert!(confirm.contains("<form method=\"post\" action=\"restart\""), "{confirm}");
+    let outcome = Outcome {
+        result: "not_running",
+        headline: HOSTILE.into(),
+        message: HOSTILE.into(),
+        refusal: None,
+        state: Some(HOSTILE.into()),
+        spawn_error: Some(HOSTILE.into()),
+        actor: Some(HOSTILE.into()),
+        duration: Some(HOSTILE.into()),
+    };
+    let ended = RestartOutcomeTemplate::new(&asked, &outcome)
+        .render()
+        .expect("renders");
+    for html in [&offered, &disabled, &confirm, &ended] {
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("\"'&"), "quotes and ampersands escaped");
+        assert!(!html.contains("<script"), "no script on these pages: {html}");
+    }
+}
