@@ -385,9 +385,12 @@ async fn a_restart_reaches_a_webhook_and_alertmanager() -> Result {
     assert_eq!(run.code, 0, "{run:?}\n{}", cluster.logs());
 
     // The webhook: one body per event, requested then running, with who, why and how long.
-    let received = wait_received(&hook, Duration::from_secs(30), "the restart's events", |r| {
-        remediation_bodies(r).len() >= 2
-    })
+    let received = wait_received(
+        &hook,
+        Duration::from_secs(30),
+        "the restart's events",
+        |r| remediation_bodies(r).len() >= 2,
+    )
     .await?;
     let bodies = remediation_bodies(&received);
     let results: Vec<&str> = bodies.iter().filter_map(|b| b["result"].as_str()).collect();
@@ -398,7 +401,10 @@ async fn a_restart_reaches_a_webhook_and_alertmanager() -> Result {
     assert_eq!(done["nodes"], serde_json::json!([NODE]), "{done}");
     assert_eq!(done["reason"], "notify e2e", "{done}");
     assert!(done["duration_ms"].as_i64().is_some(), "{done}");
-    let request_id = done["request_id"].as_str().context("request_id")?.to_string();
+    let request_id = done["request_id"]
+        .as_str()
+        .context("request_id")?
+        .to_string();
     assert_eq!(bodies[0]["request_id"], request_id.as_str());
 
     // Alertmanager: one short-lived alert for the request, updated to its outcome.
@@ -413,7 +419,11 @@ async fn a_restart_reaches_a_webhook_and_alertmanager() -> Result {
     let alert = restarts[0];
     assert_eq!(label(alert, "node"), Some(NODE), "{alert}");
     assert_eq!(label(alert, "program"), Some("oms_console"), "{alert}");
-    assert_eq!(label(alert, "request_id"), Some(request_id.as_str()), "{alert}");
+    assert_eq!(
+        label(alert, "request_id"),
+        Some(request_id.as_str()),
+        "{alert}"
+    );
     assert_eq!(label(alert, "severity"), Some("info"), "{alert}");
     assert_eq!(label(alert, "cluster"), Some("e2e"), "{alert}");
     assert_eq!(alert["annotations"]["actor"], "tester", "{alert}");

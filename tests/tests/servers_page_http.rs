@@ -279,7 +279,9 @@ async fn remediations(cluster: &Cluster) -> anyhow::Result<Vec<serde_json::Value
 async fn the_restart_form_refuses_forgeries_before_the_restart_core() -> Result {
     let cluster = Cluster::start(ClusterSpec::healthy(1)).await?;
     cluster.supervisors[0].stop_program("oms_console").await?;
-    cluster.wait_finding("COMPONENT_NOT_RUNNING", &["oms-node-1"]).await?;
+    cluster
+        .wait_finding("COMPONENT_NOT_RUNNING", &["oms-node-1"])
+        .await?;
     let client = Client { cluster: &cluster };
     let pki = cluster.pki.as_ref().context("TLS")?;
     let url = |path: &str| format!("{}{path}", cluster.http_url);
@@ -289,14 +291,19 @@ async fn the_restart_form_refuses_forgeries_before_the_restart_core() -> Result 
     // The operator may restart: the button is there, disabled by the collector's switch.
     let page = curl::get(&url("/"), &operator(&[])).await?;
     assert!(
-        page.body.contains("collector restarts off (--allow-restart)"),
+        page.body
+            .contains("collector restarts off (--allow-restart)"),
         "{}",
         page.body
     );
     let confirm = curl::get(&url(confirm_path), &operator(&[])).await?;
     assert_eq!(confirm.code, 200, "{confirm:?}");
     assert_secure_headers(&confirm);
-    assert!(confirm.body.contains("Restart <code>oms_console</code> on oms-node-1?"));
+    assert!(
+        confirm
+            .body
+            .contains("Restart <code>oms_console</code> on oms-node-1?")
+    );
     let csrf = attribute_after(&confirm.body, "name=\"csrf\"", "value").context("csrf")?;
     let form = |csrf: &str| {
         [
@@ -312,7 +319,11 @@ async fn the_restart_form_refuses_forgeries_before_the_restart_core() -> Result 
     };
 
     // Another site, no CSRF token, a bearer token: refused before the core, nothing recorded.
-    let evil = post(form(&csrf), operator(&["-H", "Origin: https://evil.example"])).await?;
+    let evil = post(
+        form(&csrf),
+        operator(&["-H", "Origin: https://evil.example"]),
+    )
+    .await?;
     assert_eq!(evil.code, 403, "{evil:?}");
     let no_csrf = post(form(""), operator(&[])).await?;
     assert_eq!(no_csrf.code, 403, "{no_csrf:?}");
@@ -321,10 +332,15 @@ async fn the_restart_form_refuses_forgeries_before_the_restart_core() -> Result 
     let scripted = post(form(&csrf), client.args(None, None, &["-H", &bearer])).await?;
     assert_eq!(scripted.code, 403, "{scripted:?}");
     assert!(scripted.body.contains("posts no form"), "{}", scripted.body);
-    assert_eq!(remediations(&cluster).await?, Vec::<serde_json::Value>::new());
+    assert_eq!(
+        remediations(&cluster).await?,
+        Vec::<serde_json::Value>::new()
+    );
 
     // A read-only session: no button, no confirm page, its post refused.
-    let signed = client.post("/sign-in", &[("token", TOKEN)], None, &[]).await?;
+    let signed = client
+        .post("/sign-in", &[("token", TOKEN)], None, &[])
+        .await?;
     let (cookie, _) = session_cookie(&signed)?;
     let page = client.get("/", Some(&cookie)).await?;
     assert!(!page.body.contains("class=\"restart\""), "{}", page.body);

@@ -216,14 +216,18 @@ async fn the_restart_button_brings_a_program_back_for_a_token_granted_restart() 
     let form = client
         .form(Locator::Css("form.restart-form-confirm"))
         .await?;
-    form.set_by_name("reason", "stopped in the e2e test").await?;
+    form.set_by_name("reason", "stopped in the e2e test")
+        .await?;
     form.submit().await?;
     wait_for(client, ".restart-outcome").await?;
     let outcome = client.find(Locator::Css(".restart-outcome")).await?;
     let result = outcome.attr("data-result").await?.unwrap_or_default();
     let text = outcome.text().await?;
     assert_eq!(result, "running", "{text}\n{}", cluster.logs());
-    assert!(text.contains("oms_console on oms-node-2 is RUNNING"), "{text}");
+    assert!(
+        text.contains("oms_console on oms-node-2 is RUNNING"),
+        "{text}"
+    );
     assert!(text.contains("token:oncall"), "{text}");
     save("restart-outcome-1280.png", &client.screenshot().await?)?;
     assert_eq!(
@@ -241,10 +245,12 @@ async fn the_restart_button_brings_a_program_back_for_a_token_granted_restart() 
     let rows = servers_page::timeline(client).await?;
     let restarts: Vec<_> = rows.iter().filter(|r| r.kind == "remediation").collect();
     assert!(
-        restarts.iter().any(|r| r.what.starts_with("restart oms_console: running")
-            && r.nodes == "oms-node-2"
-            && r.message.contains("token:oncall")
-            && r.message.contains("RUNNING")),
+        restarts
+            .iter()
+            .any(|r| r.what.starts_with("restart oms_console: running")
+                && r.nodes == "oms-node-2"
+                && r.message.contains("token:oncall")
+                && r.message.contains("RUNNING")),
         "{restarts:#?}"
     );
     assert!(
@@ -254,7 +260,11 @@ async fn the_restart_button_brings_a_program_back_for_a_token_granted_restart() 
                 && r.message.contains("stopped in the e2e test")),
         "{restarts:#?}"
     );
-    assert_eq!(remediation_events(&cluster).await?, 3, "refused, requested, running");
+    assert_eq!(
+        remediation_events(&cluster).await?,
+        3,
+        "refused, requested, running"
+    );
     save(
         "restart-timeline-1280.png",
         &full_screenshot(client, WIDE.0, WIDE.1).await?,

@@ -118,9 +118,14 @@ pub async fn submit(State(context): State<HttpContext>, request: Request) -> Res
             "the form's CSRF token is not this page's: reload the page and use its button again.",
         );
     }
-    let Some(asked) = asked(form.iter().map(|(k, v)| (k.as_str().into(), v.as_str().into())))
-    else {
-        return refusal(StatusCode::BAD_REQUEST, "a restart names a node and a program.");
+    let Some(asked) = asked(
+        form.iter()
+            .map(|(k, v)| (k.as_str().into(), v.as_str().into())),
+    ) else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "a restart names a node and a program.",
+        );
     };
     let Some(remediation) = context.query.remediation().cloned() else {
         let refused = Refusal::unaudited(
@@ -187,7 +192,11 @@ pub fn outcome(asked: &Asked, ended: Result<Restarted, Refusal>) -> (StatusCode,
         Ok(done) => {
             let program = done.program.unwrap_or_default();
             let outcome = Outcome {
-                result: if done.running { "running" } else { "not_running" },
+                result: if done.running {
+                    "running"
+                } else {
+                    "not_running"
+                },
                 headline: if done.running {
                     format!("{what} is RUNNING")
                 } else {
@@ -203,8 +212,8 @@ pub fn outcome(asked: &Asked, ended: Result<Restarted, Refusal>) -> (StatusCode,
             (StatusCode::OK, outcome)
         }
         Err(refused) => {
-            let status = StatusCode::from_u16(refused.kind.http_status())
-                .unwrap_or(StatusCode::FORBIDDEN);
+            let status =
+                StatusCode::from_u16(refused.kind.http_status()).unwrap_or(StatusCode::FORBIDDEN);
             let outcome = Outcome {
                 result: "refused",
                 headline: format!("Restart of {what} refused"),

@@ -261,7 +261,11 @@ mod tests {
         let found = sessions.find(&new.cookie_value, t0, accepted);
         assert_eq!(found.as_ref().map(|s| s.key), Some(new.key));
         let grant = found.map(|s| s.grant).expect("found");
-        assert_eq!(grant.label(), "token:oncall", "the session carries its token's grant");
+        assert_eq!(
+            grant.label(),
+            "token:oncall",
+            "the session carries its token's grant"
+        );
         assert!(grant.allows(crate::tokens::Scope::Restart));
         assert_eq!(sessions.find("0000", t0, accepted), None);
         let late = t0 + SESSION_TTL;

@@ -118,7 +118,10 @@ fn remediation(e: &pb::TimelineEvent) -> (String, String, &'static str) {
     let program = e.program.as_deref().unwrap_or("?");
     let mut what = format!("restart {program}: {}", result.replace('_', " "));
     // How long it took means something once it ran; a refusal took no time worth showing.
-    if let Some(ms) = e.duration_ms.filter(|_| !matches!(result, "requested" | "refused")) {
+    if let Some(ms) = e
+        .duration_ms
+        .filter(|_| !matches!(result, "requested" | "refused"))
+    {
         what.push_str(&format!(" ({:.1} s)", ms as f64 / 1000.0));
     }
     ("remediation".to_string(), what, tone)

@@ -325,7 +325,9 @@ fn the_restart_button_its_confirm_and_outcome_pages_escape_peer_text() {
     };
     let offered = render(None);
     assert!(
-        offered.contains("<form method=\"get\" action=\"restart\" class=\"problem-actions restart-form\""),
+        offered.contains(
+            "<form method=\"get\" action=\"restart\" class=\"problem-actions restart-form\""
+        ),
         "{offered}"
     );
     let disabled = render(Some(HOSTILE.into()));
@@ -337,7 +339,10 @@ fn the_restart_button_its_confirm_and_outcome_pages_escape_peer_text() {
     let confirm = RestartConfirmTemplate::new(&asked, HOSTILE, HOSTILE.into())
         .render()
         .expect("renders");
-    assert!(confirm.contains("<form method=\"post\" action=\"restart\""), "{confirm}");
+    assert!(
+        confirm.contains("<form method=\"post\" action=\"restart\""),
+        "{confirm}"
+    );
     let outcome = Outcome {
         result: "not_running",
         headline: HOSTILE.into(),
@@ -355,6 +360,9 @@ fn the_restart_button_its_confirm_and_outcome_pages_escape_peer_text() {
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("\"'&"), "quotes and ampersands escaped");
-        assert!(!html.contains("<script"), "no script on these pages: {html}");
+        assert!(
+            !html.contains("<script"),
+            "no script on these pages: {html}"
+        );
     }
 }

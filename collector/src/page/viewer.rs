@@ -79,7 +79,11 @@ impl Viewer {
             Viewer::Certificate { name, .. } => format!("operator {name} (certificate)"),
             Viewer::Bearer => "bearer token".into(),
             Viewer::Session { grant, .. } => {
-                format!("signed in with a token: {} ({})", grant.label(), grant.scopes())
+                format!(
+                    "signed in with a token: {} ({})",
+                    grant.label(),
+                    grant.scopes()
+                )
             }
         }
     }

@@ -185,7 +185,11 @@ impl Remediation {
 
     /// Why views should not offer to restart `program` on the node whose last report is
     /// `report`: see [`not_offered_because`].
-    pub fn not_offered_because(&self, report: Option<&NodeReport>, program: &str) -> Option<String> {
+    pub fn not_offered_because(
+        &self,
+        report: Option<&NodeReport>,
+        program: &str,
+    ) -> Option<String> {
         not_offered_because(self.inner.allow, report, program)
     }
 

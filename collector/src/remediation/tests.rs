@@ -133,7 +133,5 @@ fn a_restart_not_offered_says_which_switch() {
         why(true, None, "oms_console"),
         "no report from this node's agent"
     );
-    assert!(
-        why(true, Some(&NodeReport::default()), "oms_console").contains("older than restarts")
-    );
+    assert!(why(true, Some(&NodeReport::default()), "oms_console").contains("older than restarts"));
 }

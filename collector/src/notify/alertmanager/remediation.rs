@@ -42,7 +42,10 @@ pub fn alert_of(event: &Event, cluster: &str) -> Option<Alert> {
         }
     }
     let mut annotations = BTreeMap::from([
-        ("summary".to_string(), event.message.clone().unwrap_or_default()),
+        (
+            "summary".to_string(),
+            event.message.clone().unwrap_or_default(),
+        ),
         ("result".to_string(), result),
         ("actor".to_string(), event.actor.clone().unwrap_or_default()),
     ]);

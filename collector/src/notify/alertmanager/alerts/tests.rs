@@ -177,7 +177,11 @@ fn an_events_alert_fires_until_it_ends_keeps_its_start_and_is_forgotten() {
     book.event(alert(3_000, "running"), 63_000);
     assert_eq!(book.firing(), 0, "not a finding");
     let sent = serde_json::to_value(book.postable(3_000, 120_000)).expect("json");
-    assert_eq!(sent.as_array().map(Vec::len), Some(1), "one alert per request: {sent}");
+    assert_eq!(
+        sent.as_array().map(Vec::len),
+        Some(1),
+        "one alert per request: {sent}"
+    );
     assert_eq!(sent[0]["startsAt"], "1970-01-01T00:00:01.000Z");
     assert_eq!(sent[0]["endsAt"], "1970-01-01T00:01:03.000Z");
     assert_eq!(sent[0]["annotations"]["result"], "running");
