@@ -1,4 +1,6 @@
-//! The restart button of the Servers page, in two steps that work without JavaScript:
+//! The restart button of the Servers page: where it is shown ([`offer_restarts`]: beside a
+//! COMPONENT_NOT_RUNNING problem, to a viewer who may restart, live or disabled with the
+//! switch that is off), then two steps that work without JavaScript:
 //!
 //! 1. `GET /restart?node=…&program=…` (the button, a plain GET form): the confirm step,
 //!    "Restart oms_console on oms-node-2?", a reason, Confirm and Cancel.
@@ -23,6 +25,7 @@ use axum::response::Response;
 use super::headers::same_origin;
 use super::render::{self, RestartConfirmTemplate, RestartOutcomeTemplate};
 use super::sign_in::{peer_ip, read_form, refusal};
+use super::view::Live;
 use super::viewer::{Refusal as ViewerRefusal, Viewer};
 use super::{see_other, viewer_of};
 use crate::http::HttpContext;
@@ -56,6 +59,47 @@ pub struct Outcome {
     pub actor: Option<String>,
     /// From the request to the outcome.
     pub duration: Option<String>,
+}
+
+/// What a problem's restart button acts on, and whether it is offered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartTarget {
+    /// The node.
+    pub node: String,
+    /// The supervisord program.
+    pub program: String,
+    /// What the viewer is shown.
+    pub button: Button,
+}
+
+/// The restart button as one viewer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Button {
+    /// Nothing: the viewer may not restart (a read-only token, a bearer token).
+    Hidden,
+    /// A button that leads to the confirm step.
+    Offered,
+    /// A disabled button, with the switch that is off.
+    Disabled(String),
+}
+
+/// Offers each problem's restart to a viewer who `may_restart`, as `not_offered_because`
+/// (node, program) decides: the button, or the button disabled with the reason. A viewer
+/// who may not restart sees no button at all.
+pub fn offer_restarts(
+    live: &mut Live,
+    may_restart: bool,
+    not_offered_because: impl Fn(&str, &str) -> Option<String>,
+) {
+    if !may_restart {
+        return;
+    }
+    for target in live.problems.iter_mut().filter_map(|p| p.restart.as_mut()) {
+        target.button = match not_offered_because(&target.node, &target.program) {
+            None => Button::Offered,
+            Some(why) => Button::Disabled(why),
+        };
+    }
 }
 
 /// `GET /restart`: the confirm step, for a viewer who may restart.

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use omswatch_common::findings::problems::{self, Problem};
 use omswatch_common::proto::v1 as pb;
 
+pub use super::restart::{Button, RestartTarget, offer_restarts};
 pub use super::timeline::{EventRow, Timeline};
 
 /// Everything that refreshes: the part of the page `GET /page/live` serves again.
@@ -155,47 +156,6 @@ pub struct SymptomView {
     pub subject: String,
     /// Its message, without the "(caused by …)" its place already says.
     pub message: Vec<Segment>,
-}
-
-/// What a problem's restart button acts on, and whether it is offered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestartTarget {
-    /// The node.
-    pub node: String,
-    /// The supervisord program.
-    pub program: String,
-    /// What the viewer is shown.
-    pub button: Button,
-}
-
-/// The restart button as one viewer sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Button {
-    /// Nothing: the viewer may not restart (a read-only token, a bearer token).
-    Hidden,
-    /// A button that leads to the confirm step.
-    Offered,
-    /// A disabled button, with the switch that is off.
-    Disabled(String),
-}
-
-/// Offers each problem's restart to a viewer who `may_restart`, as `not_offered_because`
-/// (node, program) decides: the button, or the button disabled with the reason. A viewer
-/// who may not restart sees no button at all.
-pub fn offer_restarts(
-    live: &mut Live,
-    may_restart: bool,
-    not_offered_because: impl Fn(&str, &str) -> Option<String>,
-) {
-    if !may_restart {
-        return;
-    }
-    for target in live.problems.iter_mut().filter_map(|p| p.restart.as_mut()) {
-        target.button = match not_offered_because(&target.node, &target.program) {
-            None => Button::Offered,
-            Some(why) => Button::Disabled(why),
-        };
-    }
 }
 
 /// The live part of the page for `status` and the `timeline` read for it.
