@@ -79,6 +79,8 @@ pub struct RestartConfirmTemplate<'a> {
     pub viewer: String,
     /// The stylesheet's URL.
     pub css: String,
+    /// The script's URL (it says "Restarting…" while the answer is awaited).
+    pub js: String,
     /// The icon's URL.
     pub icon: String,
 }
@@ -91,6 +93,7 @@ impl<'a> RestartConfirmTemplate<'a> {
             csrf,
             viewer,
             css: assets::CSS.href(),
+            js: assets::JS.href(),
             icon: assets::ICON.href(),
         }
     }
