@@ -2,7 +2,8 @@
 // With it: the live part is fetched again (GET page/live, server-rendered HTML, the same
 // template as the first paint) and swapped in place, never more often than the period the
 // page names; a failed fetch keeps the last data, dims it and says since when the collector
-// is unreachable; times are shown in the browser's local time; commands get a Copy button.
+// is unreachable; times are shown in the browser's local time; commands get a Copy button;
+// a restart's Confirm says it is waiting.
 (function () {
   'use strict';
 
@@ -150,6 +151,18 @@
       navigator.clipboard.writeText(command).then(done, select);
     } else {
       select();
+    }
+  });
+
+  // The restart's Confirm (its own page, which loads this script too): the answer comes once
+  // the program is RUNNING, up to 30 s later; say so, and keep it from being sent twice.
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains('restart-form-confirm')) { return; }
+    var button = form.querySelector('button[type=submit]');
+    if (button) {
+      button.disabled = true;
+      button.textContent = 'Restarting… (the answer comes within 30 s)';
     }
   });
 

@@ -14,13 +14,18 @@
 //! - [`headers`]: the Content-Security-Policy and friends on every answer, and the
 //!   same-origin rule of every POST.
 //!
+//! - [`restart`]: the restart button's confirm step and its POST, into the same
+//!   [`crate::remediation`] core as `POST /api/v1/restart`.
+//!
 //! Routes (merged into [`crate::http::routes::router`]): `GET /`, `GET /page/live` (the live
-//! part alone, for the script), `GET|POST /sign-in`, `POST /sign-out`, `GET /assets/{name}`.
+//! part alone, for the script), `GET|POST /sign-in`, `POST /sign-out`, `GET /assets/{name}`;
+//! `GET|POST /restart` ([`restart_router`], under the restarts' longer time limit).
 
 pub mod assets;
 pub mod headers;
 pub mod limit;
 pub mod render;
+pub mod restart;
 pub mod session;
 pub mod sign_in;
 pub mod timeline;
@@ -61,6 +66,14 @@ pub fn router() -> Router<HttpContext> {
         .layer(middleware::from_fn(headers::secure))
 }
 
+/// The restart button's routes, with the security headers: kept apart from [`router`] so
+/// the HTTP router gives them a restart's time limit rather than a page's.
+pub fn restart_router() -> Router<HttpContext> {
+    Router::new()
+        .route("/restart", get(restart::confirm).post(restart::submit))
+        .layer(middleware::from_fn(headers::secure))
+}
+
 /// The viewer of `request`.
 fn viewer_of(context: &HttpContext, request: &Request) -> Result<Viewer, Refusal> {
     let peer = request.extensions().get::<Peer>();
@@ -74,12 +87,12 @@ async fn index(State(context): State<HttpContext>, request: Request) -> Response
         Err(Refusal::SignIn) => return see_other("sign-in"),
         Err(Refusal::Refused(e)) => return refused(&request, &e),
     };
-    let live = match live_view(&context).await {
+    let live = match live_view(&context, &viewer).await {
         Ok(live) => live,
         Err(unavailable) => return unavailable,
     };
     let csrf = viewer.binding().map(|b| context.sessions.csrf(b));
-    let sign_out = matches!(viewer, Viewer::Session(_))
+    let sign_out = matches!(viewer, Viewer::Session { .. })
         .then(|| csrf.clone())
         .flatten();
     let chrome = Chrome::new(viewer.label(), sign_out, viewer == Viewer::Open);
@@ -103,7 +116,7 @@ async fn live(State(context): State<HttpContext>, request: Request) -> Response 
         }
         Err(Refusal::Refused(e)) => return text(StatusCode::FORBIDDEN, &e.to_string()),
     };
-    let live = match live_view(&context).await {
+    let live = match live_view(&context, &viewer).await {
         Ok(live) => live,
         Err(unavailable) => return unavailable,
     };
@@ -117,9 +130,10 @@ async fn live(State(context): State<HttpContext>, request: Request) -> Response 
     )
 }
 
-/// The live part's values: the status the Query service builds, and the timeline's last
-/// 24 hours (shown as unavailable, not failing the page, when the store does not answer).
-async fn live_view(context: &HttpContext) -> Result<Live, Response> {
+/// The live part's values for `viewer`: the status the Query service builds, the restarts
+/// offered to it by both switches, and the timeline's last 24 hours (shown as
+/// unavailable, not failing the page, when the store does not answer).
+async fn live_view(context: &HttpContext, viewer: &Viewer) -> Result<Live, Response> {
     let snapshot = context
         .state
         .snapshot()
@@ -144,7 +158,20 @@ async fn live_view(context: &HttpContext) -> Result<Live, Response> {
                 TIMELINE_TIMEOUT.as_secs()
             )),
         };
-    Ok(view::live(&status, timeline))
+    let mut live = view::live(&status, timeline);
+    let remediation = context.query.remediation();
+    view::offer_restarts(&mut live, viewer.may_restart(), |node, program| {
+        let report = snapshot
+            .nodes
+            .iter()
+            .map(|n| &n.report)
+            .find(|r| r.node == node);
+        match remediation {
+            Some(remediation) => remediation.not_offered_because(report, program),
+            None => crate::remediation::not_offered_because(false, report, program),
+        }
+    });
+    Ok(live)
 }
 
 /// A 303 to `location`, relative to the page so it works behind a proxy's path prefix too.

@@ -139,7 +139,8 @@ pub async fn run_with_http(
     let (health_status, health) = health::health(stopping.clone()).await;
     tokio::spawn(serving_once_loaded(state.clone(), health_status.clone()));
     let (reflection_v1, reflection_v1alpha) = health::reflection(auth.clone())?;
-    let remediation = Remediation::new(settings.allow_restart, state.clone(), store.clone());
+    let remediation = Remediation::new(settings.allow_restart, state.clone(), store.clone())
+        .alerting(notify.alerts.clone());
     let service = ReportingService::new(state.clone(), auth.clone(), rate, limit, stopping)
         .with_remediation(remediation.clone());
     let open = service.open_streams();

@@ -77,6 +77,76 @@ pub async fn problems(client: &Client) -> anyhow::Result<Vec<ProblemCard>> {
     Ok(cards)
 }
 
+/// A problem's restart button, as a viewer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartButton {
+    /// The node it restarts on (`data-node`).
+    pub node: String,
+    /// The program (`data-program`).
+    pub program: String,
+    /// Whether it can be clicked.
+    pub enabled: bool,
+    /// Why not, beside a disabled button.
+    pub off_reason: Option<String>,
+}
+
+/// The restart buttons of the problem cards (none for a viewer who may not restart).
+pub async fn restart_buttons(client: &Client) -> anyhow::Result<Vec<RestartButton>> {
+    let mut out = Vec::new();
+    for actions in client
+        .find_all(Locator::Css("li.problem .problem-actions"))
+        .await?
+    {
+        let Ok(button) = actions.find(Locator::Css("button.restart")).await else {
+            continue;
+        };
+        let off = actions.find(Locator::Css(".restart-off")).await.ok();
+        out.push(RestartButton {
+            node: actions.attr("data-node").await?.unwrap_or_default(),
+            program: actions.attr("data-program").await?.unwrap_or_default(),
+            enabled: button.is_enabled().await?,
+            off_reason: match off {
+                Some(e) => Some(e.text().await?.trim().to_string()),
+                None => None,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// One row of the page's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineRow {
+    /// `raised`, `cleared`, `remediation`…
+    pub kind: String,
+    /// The code, state change or restart and its result.
+    pub what: String,
+    /// The nodes concerned.
+    pub nodes: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// The timeline's rows, newest first.
+pub async fn timeline(client: &Client) -> anyhow::Result<Vec<TimelineRow>> {
+    let mut rows = Vec::new();
+    for row in client
+        .find_all(Locator::Css("table.timeline tbody tr"))
+        .await?
+    {
+        let cells = texts_in(&row, "td").await?;
+        if let [_, kind, what, nodes, message] = cells.as_slice() {
+            rows.push(TimelineRow {
+                kind: kind.clone(),
+                what: what.clone(),
+                nodes: nodes.clone(),
+                message: message.clone(),
+            });
+        }
+    }
+    Ok(rows)
+}
+
 /// The verdict bar's text (label, summary, "Fix first").
 pub async fn verdict(client: &Client) -> anyhow::Result<String> {
     Ok(client

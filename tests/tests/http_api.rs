@@ -81,12 +81,19 @@ async fn status_api_is_byte_for_byte_the_cli_json() -> Result {
 async fn history_api_is_byte_for_byte_the_cli_json_for_the_same_filters() -> Result {
     let cluster = Cluster::start(ClusterSpec::healthy(2)).await?;
     cluster.supervisors[1].stop_program("oms_console").await?;
+    // The component's own events: a start-up raises and clears other codes first.
+    let of_component = |kind: &'static str| {
+        move |ev: &[serde_json::Value]| {
+            ev.iter()
+                .any(|e| e["kind"] == kind && e["code"] == "COMPONENT_NOT_RUNNING")
+        }
+    };
     cluster
-        .wait_history("raised", |ev| ev.iter().any(|e| e["kind"] == "raised"))
+        .wait_history("raised", of_component("raised"))
         .await?;
     cluster.supervisors[1].start_program("oms_console").await?;
     cluster
-        .wait_history("cleared", |ev| ev.iter().any(|e| e["kind"] == "cleared"))
+        .wait_history("cleared", of_component("cleared"))
         .await?;
     let until = omswatch_common::views::history_json::rfc3339(
         omswatch_common::telemetry::now_unix_ms() + 60_000,

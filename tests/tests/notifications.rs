@@ -2,7 +2,8 @@
 //! a component stopped on a node (and notifies its own receiver) and resolves it once the
 //! component is started again; a webhook receiver that is down for the first 30 s, across a
 //! SIGKILL of the collector, then gets every event of the timeline exactly once, signed; and a
-//! receiver that hangs delays neither `omswatch status` nor the timeline.
+//! receiver that hangs delays neither `omswatch status` nor the timeline; a restart reaches
+//! a webhook (one body per remediation event) and Alertmanager (an `OmswatchRemediation` alert).
 #![allow(missing_docs)]
 
 use std::collections::HashMap;
@@ -344,5 +345,95 @@ async fn a_receiver_that_hangs_delays_neither_status_nor_the_timeline() -> Resul
     );
     // A status that waited for a receiver would take its 10 s delivery limit.
     assert!(max < Duration::from_secs(3), "status latency {latencies:?}");
+    Ok(())
+}
+
+/// The remediation events a webhook receiver got, as their bodies.
+fn remediation_bodies(received: &[Received]) -> Vec<Value> {
+    received
+        .iter()
+        .filter_map(|r| r.json().ok())
+        .filter(|e| e["kind"] == "remediation")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_restart_reaches_a_webhook_and_alertmanager() -> Result {
+    let am_receiver = WebhookReceiver::start(0).await?;
+    let am = Alertmanager::start(&am_receiver.url("/alertmanager")).await?;
+    let hook = WebhookReceiver::start(0).await?;
+    let mut spec = ClusterSpec::healthy(2);
+    spec.collector_args.extend(
+        [
+            "--allow-restart",
+            "--alertmanager",
+            &am.url,
+            "--cluster-name",
+            "e2e",
+            "--webhook",
+            &hook.url("/omswatch"),
+        ]
+        .map(String::from),
+    );
+    spec.nodes[1].agent_args = vec!["--allow-restart".into()];
+    let cluster = Cluster::start(spec).await?;
+    cluster.supervisors[1].stop_program("oms_console").await?;
+    cluster.wait_finding(CODE, &[NODE]).await?;
+    let run = cluster
+        .omswatch_run(&["restart", NODE, "oms_console", "--reason", "notify e2e"])
+        .await?;
+    assert_eq!(run.code, 0, "{run:?}\n{}", cluster.logs());
+
+    // The webhook: one body per event, requested then running, with who, why and how long.
+    let received = wait_received(
+        &hook,
+        Duration::from_secs(30),
+        "the restart's events",
+        |r| remediation_bodies(r).len() >= 2,
+    )
+    .await?;
+    let bodies = remediation_bodies(&received);
+    let results: Vec<&str> = bodies.iter().filter_map(|b| b["result"].as_str()).collect();
+    assert_eq!(results, ["requested", "running"], "{bodies:#?}");
+    let done = &bodies[1];
+    assert_eq!(done["actor"], "tester", "{done}");
+    assert_eq!(done["program"], "oms_console", "{done}");
+    assert_eq!(done["nodes"], serde_json::json!([NODE]), "{done}");
+    assert_eq!(done["reason"], "notify e2e", "{done}");
+    assert!(done["duration_ms"].as_i64().is_some(), "{done}");
+    let request_id = done["request_id"]
+        .as_str()
+        .context("request_id")?
+        .to_string();
+    assert_eq!(bodies[0]["request_id"], request_id.as_str());
+
+    // Alertmanager: one short-lived alert for the request, updated to its outcome.
+    let is_restart = |a: &Value| label(a, "alertname") == Some("OmswatchRemediation");
+    let alerts = wait_alerts(&am, "the restart's alert", |a| {
+        a.iter()
+            .any(|x| is_restart(x) && x["annotations"]["result"] == "running")
+    })
+    .await?;
+    let restarts: Vec<&Value> = alerts.iter().filter(|a| is_restart(a)).collect();
+    assert_eq!(restarts.len(), 1, "one alert per request: {restarts:#?}");
+    let alert = restarts[0];
+    assert_eq!(label(alert, "node"), Some(NODE), "{alert}");
+    assert_eq!(label(alert, "program"), Some("oms_console"), "{alert}");
+    assert_eq!(
+        label(alert, "request_id"),
+        Some(request_id.as_str()),
+        "{alert}"
+    );
+    assert_eq!(label(alert, "severity"), Some("info"), "{alert}");
+    assert_eq!(label(alert, "cluster"), Some("e2e"), "{alert}");
+    assert_eq!(alert["annotations"]["actor"], "tester", "{alert}");
+    assert_eq!(alert["annotations"]["reason"], "notify e2e", "{alert}");
+    assert!(
+        alert["annotations"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("RUNNING")),
+        "{alert}"
+    );
+    assert_eq!(alert["status"]["state"], "active", "{alert}");
     Ok(())
 }

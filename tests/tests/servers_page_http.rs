@@ -1,7 +1,8 @@
 //! The Servers page at the HTTP level, through the real curl: the security headers of every
 //! answer, the session cookie's attributes, who gets the page (session, operator
 //! certificate, node certificate, nobody), the same-origin rule and CSRF token of the forms,
-//! the sign-in limit, the assets' cache headers, and the open page of an `--insecure`
+//! the sign-in limit, the assets' cache headers, the restart form's refusals (another site, no
+//! CSRF token, a bearer token, a read-only session), and the open page of an `--insecure`
 //! collector on loopback.
 #![allow(missing_docs)]
 
@@ -266,6 +267,101 @@ async fn sign_in_sessions_headers_and_who_gets_the_page() -> Result {
         .await?;
     assert_eq!(held.code, 429, "{held:?}");
     assert!(held.header("set-cookie").is_none());
+    Ok(())
+}
+
+/// The remediation events in the collector's timeline.
+async fn remediations(cluster: &Cluster) -> anyhow::Result<Vec<serde_json::Value>> {
+    cluster.history(&["--kind", "remediation"]).await
+}
+
+#[tokio::test]
+async fn the_restart_form_refuses_forgeries_before_the_restart_core() -> Result {
+    let cluster = Cluster::start(ClusterSpec::healthy(1)).await?;
+    cluster.supervisors[0].stop_program("oms_console").await?;
+    cluster
+        .wait_finding("COMPONENT_NOT_RUNNING", &["oms-node-1"])
+        .await?;
+    let client = Client { cluster: &cluster };
+    let pki = cluster.pki.as_ref().context("TLS")?;
+    let url = |path: &str| format!("{}{path}", cluster.http_url);
+    let operator = |extra: &[&str]| client.args(Some(&pki.operator), None, extra);
+    let confirm_path = "/restart?node=oms-node-1&program=oms_console";
+
+    // The operator may restart: the button is there, disabled by the collector's switch.
+    let page = curl::get(&url("/"), &operator(&[])).await?;
+    assert!(
+        page.body
+            .contains("collector restarts off (--allow-restart)"),
+        "{}",
+        page.body
+    );
+    let confirm = curl::get(&url(confirm_path), &operator(&[])).await?;
+    assert_eq!(confirm.code, 200, "{confirm:?}");
+    assert_secure_headers(&confirm);
+    assert!(
+        confirm
+            .body
+            .contains("Restart <code>oms_console</code> on oms-node-1?")
+    );
+    let csrf = attribute_after(&confirm.body, "name=\"csrf\"", "value").context("csrf")?;
+    let form = |csrf: &str| {
+        [
+            ("csrf", csrf.to_string()),
+            ("node", "oms-node-1".to_string()),
+            ("program", "oms_console".to_string()),
+            ("reason", "forged".to_string()),
+        ]
+    };
+    let post = |fields: [(&'static str, String); 4], extra: Vec<String>| async move {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        curl::post_form(&url("/restart"), &fields, &extra).await
+    };
+
+    // Another site, no CSRF token, a bearer token: refused before the core, nothing recorded.
+    let evil = post(
+        form(&csrf),
+        operator(&["-H", "Origin: https://evil.example"]),
+    )
+    .await?;
+    assert_eq!(evil.code, 403, "{evil:?}");
+    let no_csrf = post(form(""), operator(&[])).await?;
+    assert_eq!(no_csrf.code, 403, "{no_csrf:?}");
+    assert!(no_csrf.body.contains("CSRF token"), "{}", no_csrf.body);
+    let bearer = format!("Authorization: Bearer {TOKEN}");
+    let scripted = post(form(&csrf), client.args(None, None, &["-H", &bearer])).await?;
+    assert_eq!(scripted.code, 403, "{scripted:?}");
+    assert!(scripted.body.contains("posts no form"), "{}", scripted.body);
+    assert_eq!(
+        remediations(&cluster).await?,
+        Vec::<serde_json::Value>::new()
+    );
+
+    // A read-only session: no button, no confirm page, its post refused.
+    let signed = client
+        .post("/sign-in", &[("token", TOKEN)], None, &[])
+        .await?;
+    let (cookie, _) = session_cookie(&signed)?;
+    let page = client.get("/", Some(&cookie)).await?;
+    assert!(!page.body.contains("class=\"restart\""), "{}", page.body);
+    assert_eq!(client.get(confirm_path, Some(&cookie)).await?.code, 403);
+
+    // The right CSRF token from this page reaches the core, which names the switch and
+    // records the refusal under the operator's name.
+    let done = post(form(&csrf), operator(&[])).await?;
+    assert_eq!(done.code, 403, "{done:?}");
+    assert!(done.body.contains("collector_switch_off"), "{}", done.body);
+    assert!(done.body.contains("--allow-restart"), "{}", done.body);
+    let events = remediations(&cluster).await?;
+    let who: Vec<(&str, &str)> = events
+        .iter()
+        .filter_map(|e| Some((e["result"].as_str()?, e["actor"].as_str()?)))
+        .collect();
+    assert_eq!(who, [("refused", "tester")], "{events:#?}");
+    assert_eq!(
+        cluster.supervisors[0].program_state("oms_console").await?,
+        "STOPPED"
+    );
     Ok(())
 }
 

@@ -1,5 +1,6 @@
-//! `POST /api/v1/restart`: the HTTP door to [`crate::remediation`], for the Servers
-//! page's restart button and for scripts. The same decision as `omswatch restart`: an
+//! `POST /api/v1/restart`: the HTTP door to [`crate::remediation`], for scripts (the
+//! Servers page's button posts its own form to the same core, [`crate::page::restart`]).
+//! The same decision as `omswatch restart`: an
 //! operator certificate or a bearer token granted `restart`, the collector's and the
 //! agent's `--allow-restart`, one per node and program per minute, all audited.
 //!

@@ -30,6 +30,7 @@ pub fn router(context: HttpContext) -> Router {
     // Its own time limit: it waits for the program (at most restart::MAX_HTTP_WAIT).
     let restarts = Router::new()
         .route("/api/v1/restart", post(restart::restart))
+        .merge(crate::page::restart_router())
         .layer(middleware::from_fn(restart_time_limit));
     Router::new()
         .route("/-/healthy", get(healthy))

@@ -7,7 +7,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::assets;
-use super::view::Live;
+use super::restart::{Asked, Outcome};
+use super::view::{Button, Live};
 
 /// The frame around the live part: who is looking, the assets, the refresh period.
 #[derive(Debug, Clone)]
@@ -63,6 +64,65 @@ pub struct LiveTemplate<'a> {
     pub live: &'a Live,
     /// The viewer's CSRF token, for forms in the live part (issue 10's restart).
     pub csrf: Option<&'a str>,
+}
+
+/// The restart's confirm step (`restart_confirm.html`): the question, a reason, Confirm
+/// (a POST with the viewer's CSRF token) and Cancel.
+#[derive(Template)]
+#[template(path = "restart_confirm.html")]
+pub struct RestartConfirmTemplate<'a> {
+    /// What would be restarted.
+    pub asked: &'a Asked,
+    /// The viewer's CSRF token.
+    pub csrf: &'a str,
+    /// Who is asking, in words.
+    pub viewer: String,
+    /// The stylesheet's URL.
+    pub css: String,
+    /// The script's URL (it says "Restarting…" while the answer is awaited).
+    pub js: String,
+    /// The icon's URL.
+    pub icon: String,
+}
+
+impl<'a> RestartConfirmTemplate<'a> {
+    /// The confirm step for `asked`, posting `csrf`, asked by `viewer`.
+    pub fn new(asked: &'a Asked, csrf: &'a str, viewer: String) -> Self {
+        RestartConfirmTemplate {
+            asked,
+            csrf,
+            viewer,
+            css: assets::CSS.href(),
+            js: assets::JS.href(),
+            icon: assets::ICON.href(),
+        }
+    }
+}
+
+/// How a restart asked on the page ended (`restart_outcome.html`).
+#[derive(Template)]
+#[template(path = "restart_outcome.html")]
+pub struct RestartOutcomeTemplate<'a> {
+    /// What was asked.
+    pub asked: &'a Asked,
+    /// How it ended.
+    pub outcome: &'a Outcome,
+    /// The stylesheet's URL.
+    pub css: String,
+    /// The icon's URL.
+    pub icon: String,
+}
+
+impl<'a> RestartOutcomeTemplate<'a> {
+    /// The outcome page of `asked`.
+    pub fn new(asked: &'a Asked, outcome: &'a Outcome) -> Self {
+        RestartOutcomeTemplate {
+            asked,
+            outcome,
+            css: assets::CSS.href(),
+            icon: assets::ICON.href(),
+        }
+    }
 }
 
 /// The sign-in form (`sign_in.html`).

@@ -8,8 +8,10 @@
 //!   [`MAX_SESSIONS`] are kept: a new one replaces the expired ones, then the least
 //!   recently used. Sessions live in memory: a restarted collector asks everyone to sign
 //!   in again.
-//! - A session remembers the token it was opened with and checks it at each use, so a token
-//!   removed from the `--token-file` ends its sessions at once.
+//! - A session remembers the token it was opened with and looks it up at each use, so a token
+//!   removed from the `--token-file` ends its sessions at once, and the session acts with
+//!   the token's current [`Grant`] (its name and scopes): a session opened with a token
+//!   granted `restart` may restart through the page, one of a read-only token may not.
 //! - CSRF tokens are an HMAC (key drawn at start) of what the viewer is bound to: the
 //!   session, the operator certificate, or the open (`--insecure`) collector. Nothing to
 //!   store, distinct per session, checked in constant time.
@@ -25,6 +27,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::limit::SignInLimiter;
+use crate::tokens::Grant;
 
 /// The cookie's name. `__Host-` makes the browser insist on `Secure`, `Path=/` and no
 /// `Domain`: no other host or path can set or shadow it.
@@ -63,6 +66,15 @@ struct Entry {
     expires: Instant,
     /// Its last use, to choose whom to drop when the table is full.
     last_used: Instant,
+}
+
+/// An open session found by its cookie, with what its token may do now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    /// Its key in the table (what its CSRF token is bound to).
+    pub key: SessionKey,
+    /// Its token's grant, as the token file says now: name and scopes.
+    pub grant: Arc<Grant>,
 }
 
 /// A session just opened.
@@ -136,23 +148,26 @@ impl Sessions {
         NewSession { cookie_value, key }
     }
 
-    /// The session of `cookie_value` if it is open at `now` and `still_accepted` still
-    /// accepts its token; an expired or revoked session is removed.
+    /// The session of `cookie_value` if it is open at `now` and `grant_of` still grants its
+    /// token something; an expired or revoked session is removed.
     pub fn find(
         &self,
         cookie_value: &str,
         now: Instant,
-        still_accepted: impl Fn(&Secret) -> bool,
-    ) -> Option<SessionKey> {
+        grant_of: impl Fn(&Secret) -> Option<Arc<Grant>>,
+    ) -> Option<SignedIn> {
         let key = SessionKey::of(cookie_value);
         let mut table = self.table();
         let entry = table.get_mut(&key)?;
-        if entry.expires <= now || !still_accepted(&entry.token) {
+        let grant = (entry.expires > now)
+            .then(|| grant_of(&entry.token))
+            .flatten();
+        let Some(grant) = grant else {
             table.remove(&key);
             return None;
-        }
+        };
         entry.last_used = now;
-        Some(key)
+        Some(SignedIn { key, grant })
     }
 
     /// Ends the session `key` (sign-out).
@@ -228,8 +243,13 @@ mod tests {
 
     const TOKEN: &str = "0123456789abcdef0123";
 
-    fn accepted(secret: &Secret) -> bool {
-        secret.expose() == TOKEN
+    fn accepted(secret: &Secret) -> Option<Arc<Grant>> {
+        let tokens = crate::tokens::TokenSet::parse(
+            std::path::Path::new("tokens"),
+            &format!("{TOKEN} name=oncall scopes=read,restart\n"),
+        )
+        .ok()?;
+        tokens.find(secret.expose())
     }
 
     #[test]
@@ -238,17 +258,22 @@ mod tests {
         let t0 = Instant::now();
         let new = sessions.create(Secret::new(TOKEN), t0);
         assert_eq!(new.cookie_value.len(), 64, "256 bits in hex");
+        let found = sessions.find(&new.cookie_value, t0, accepted);
+        assert_eq!(found.as_ref().map(|s| s.key), Some(new.key));
+        let grant = found.map(|s| s.grant).expect("found");
         assert_eq!(
-            sessions.find(&new.cookie_value, t0, accepted),
-            Some(new.key)
+            grant.label(),
+            "token:oncall",
+            "the session carries its token's grant"
         );
+        assert!(grant.allows(crate::tokens::Scope::Restart));
         assert_eq!(sessions.find("0000", t0, accepted), None);
         let late = t0 + SESSION_TTL;
         assert_eq!(sessions.find(&new.cookie_value, late, accepted), None);
         assert!(sessions.is_empty(), "an expired session is removed");
 
         let other = sessions.create(Secret::new(TOKEN), t0);
-        assert_eq!(sessions.find(&other.cookie_value, t0, |_| false), None);
+        assert_eq!(sessions.find(&other.cookie_value, t0, |_| None), None);
         assert_eq!(
             sessions.find(&other.cookie_value, t0, accepted),
             None,

@@ -103,7 +103,8 @@ pub async fn sign_out(State(context): State<HttpContext>, request: Request) -> R
         &context.auth,
         request.headers(),
         Instant::now(),
-    );
+    )
+    .map(|signed_in| signed_in.key);
     let form = match read_form(request.into_body()).await {
         Ok(form) => form,
         Err(response) => return response,
@@ -130,12 +131,12 @@ pub async fn sign_out(State(context): State<HttpContext>, request: Request) -> R
         .into_response()
 }
 
-fn refusal(status: StatusCode, reason: &str) -> Response {
+pub(super) fn refusal(status: StatusCode, reason: &str) -> Response {
     render::html(status, &SignInTemplate::new(Some(reason.to_string())))
 }
 
 /// The peer's address (unspecified when the listener did not say, as in unit tests).
-fn peer_ip(request: &Request) -> IpAddr {
+pub(super) fn peer_ip(request: &Request) -> IpAddr {
     request
         .extensions()
         .get::<Peer>()
@@ -144,7 +145,7 @@ fn peer_ip(request: &Request) -> IpAddr {
 
 /// An `application/x-www-form-urlencoded` body of at most [`MAX_FORM_BYTES`]; the first
 /// value of each name.
-async fn read_form(body: Body) -> Result<HashMap<String, String>, Response> {
+pub(super) async fn read_form(body: Body) -> Result<HashMap<String, String>, Response> {
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
         .await
         .map_err(|_| {

@@ -87,6 +87,7 @@ fn row(e: &pb::TimelineEvent, now_unix_ms: i64) -> EventRow {
             };
             ("raised".to_string(), code(e), tone)
         }
+        "remediation" => remediation(e),
         other => (other.to_string(), code(e), "info"),
     };
     EventRow {
@@ -104,6 +105,64 @@ fn row(e: &pb::TimelineEvent, now_unix_ms: i64) -> EventRow {
     }
 }
 
+/// A restart's event: "restart oms_console: running", toned by how it went. Who asked,
+/// the reason and the time it took are in its message (as the audit wrote it).
+fn remediation(e: &pb::TimelineEvent) -> (String, String, &'static str) {
+    let result = e.result.as_deref().unwrap_or("?");
+    let tone = match result {
+        "running" => "ok",
+        "requested" => "info",
+        "refused" => "warning",
+        _ => "critical",
+    };
+    let program = e.program.as_deref().unwrap_or("?");
+    let mut what = format!("restart {program}: {}", result.replace('_', " "));
+    // How long it took means something once it ran; a refusal took no time worth showing.
+    if let Some(ms) = e
+        .duration_ms
+        .filter(|_| !matches!(result, "requested" | "refused"))
+    {
+        what.push_str(&format!(" ({:.1} s)", ms as f64 / 1000.0));
+    }
+    ("remediation".to_string(), what, tone)
+}
+
 fn code(e: &pb::TimelineEvent) -> String {
     e.code.clone().unwrap_or_else(|| "—".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restart_shows_its_program_result_and_time() {
+        let event = pb::TimelineEvent {
+            kind: "remediation".into(),
+            at_unix_ms: 1_000,
+            nodes: vec!["oms-node-2".into()],
+            message: Some("token:oncall restarted oms_console on oms-node-2: RUNNING".into()),
+            actor: Some("token:oncall".into()),
+            program: Some("oms_console".into()),
+            result: Some("running".into()),
+            duration_ms: Some(2_140),
+            ..pb::TimelineEvent::default()
+        };
+        let row = row(&event, 61_000);
+        assert_eq!(
+            (row.kind.as_str(), row.what.as_str(), row.tone),
+            ("remediation", "restart oms_console: running (2.1 s)", "ok")
+        );
+        assert_eq!(row.nodes, "oms-node-2");
+        let refused = pb::TimelineEvent {
+            result: Some("refused".into()),
+            duration_ms: Some(3),
+            ..event
+        };
+        let row = super::row(&refused, 0);
+        assert_eq!(
+            (row.what.as_str(), row.tone),
+            ("restart oms_console: refused", "warning")
+        );
+    }
 }

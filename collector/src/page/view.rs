@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use omswatch_common::findings::problems::{self, Problem};
 use omswatch_common::proto::v1 as pb;
 
+pub use super::restart::{Button, RestartTarget, offer_restarts};
 pub use super::timeline::{EventRow, Timeline};
 
 /// Everything that refreshes: the part of the page `GET /page/live` serves again.
@@ -155,15 +156,6 @@ pub struct SymptomView {
     pub subject: String,
     /// Its message, without the "(caused by …)" its place already says.
     pub message: Vec<Segment>,
-}
-
-/// What the restart button of issue 10 will act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestartTarget {
-    /// The node.
-    pub node: String,
-    /// The supervisord program.
-    pub program: String,
 }
 
 /// The live part of the page for `status` and the `timeline` read for it.
@@ -354,6 +346,7 @@ fn problem(number: usize, p: &Problem<'_>, now_unix_ms: i64) -> ProblemView {
         ("COMPONENT_NOT_RUNNING", [node], Some(program)) => Some(RestartTarget {
             node: node.clone(),
             program: program.clone(),
+            button: Button::Hidden,
         }),
         _ => None,
     };

@@ -89,8 +89,26 @@ fn the_verdict_leads_with_the_first_problems_fix() {
         live.problems[0].restart,
         Some(RestartTarget {
             node: "n3".into(),
-            program: "oms_console".into()
+            program: "oms_console".into(),
+            button: Button::Hidden,
         })
+    );
+    // A viewer who may restart: offered where every switch is on, else disabled with why.
+    let mut read_only = live.clone();
+    offer_restarts(&mut read_only, false, |_, _| None);
+    assert_eq!(read_only.problems[0].restart, live.problems[0].restart);
+    let mut offered = live.clone();
+    offer_restarts(&mut offered, true, |node, program| {
+        assert_eq!((node, program), ("n3", "oms_console"));
+        None
+    });
+    let button = |l: &Live| l.problems[0].restart.clone().map(|t| t.button);
+    assert_eq!(button(&offered), Some(Button::Offered));
+    let mut off = live.clone();
+    offer_restarts(&mut off, true, |_, _| Some("agent restarts off".into()));
+    assert_eq!(
+        button(&off),
+        Some(Button::Disabled("agent restarts off".into()))
     );
     let dup = &live.problems[1];
     assert_eq!(
@@ -288,4 +306,64 @@ fn peer_supplied_text_is_escaped_everywhere() {
     // The only scripts are the page's own file.
     assert_eq!(page.matches("<script").count(), 1, "{page}");
     assert!(page.contains("<script src=\"assets/omswatch."), "{page}");
+}
+
+#[test]
+fn the_restart_button_its_confirm_and_outcome_pages_escape_peer_text() {
+    use crate::page::render::{RestartConfirmTemplate, RestartOutcomeTemplate};
+    use crate::page::restart::{Asked, Outcome};
+
+    let render = |button: Option<String>| {
+        let mut live = live(&hostile_status(), Timeline::default());
+        offer_restarts(&mut live, true, |_, _| button.clone());
+        LiveTemplate {
+            live: &live,
+            csrf: Some("c"),
+        }
+        .render()
+        .expect("renders")
+    };
+    let offered = render(None);
+    assert!(
+        offered.contains(
+            "<form method=\"get\" action=\"restart\" class=\"problem-actions restart-form\""
+        ),
+        "{offered}"
+    );
+    let disabled = render(Some(HOSTILE.into()));
+    assert!(disabled.contains("disabled"), "{disabled}");
+    let asked = Asked {
+        node: HOSTILE.into(),
+        program: HOSTILE.into(),
+    };
+    let confirm = RestartConfirmTemplate::new(&asked, HOSTILE, HOSTILE.into())
+        .render()
+        .expect("renders");
+    assert!(
+        confirm.contains("<form method=\"post\" action=\"restart\""),
+        "{confirm}"
+    );
+    let outcome = Outcome {
+        result: "not_running",
+        headline: HOSTILE.into(),
+        message: HOSTILE.into(),
+        refusal: None,
+        state: Some(HOSTILE.into()),
+        spawn_error: Some(HOSTILE.into()),
+        actor: Some(HOSTILE.into()),
+        duration: Some(HOSTILE.into()),
+    };
+    let ended = RestartOutcomeTemplate::new(&asked, &outcome)
+        .render()
+        .expect("renders");
+    for html in [&offered, &disabled, &confirm, &ended] {
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("\"'&"), "quotes and ampersands escaped");
+        assert_eq!(
+            html.matches("<script").count(),
+            html.matches("<script src=\"assets/omswatch.").count(),
+            "no script but the page's own file: {html}"
+        );
+    }
 }

@@ -115,7 +115,7 @@ impl Remediation {
                 message,
                 Some(attempt.started.elapsed()),
             );
-            if !audit::record(&self.inner.store, &event).await {
+            if !self.audited(&event).await {
                 refusal.audited = false;
             }
         }
@@ -139,7 +139,7 @@ impl Remediation {
         };
         let elapsed = attempt.started.elapsed();
         let event = subject.event(&self.inner.store, outcome, message, Some(elapsed));
-        audit::record(&self.inner.store, &event).await;
+        self.audited(&event).await;
         tracing::info!(actor = %attempt.actor, node = %attempt.request.node, program = %attempt.request.program, request = %attempt.request_id, result = outcome.as_str(), "restart ended");
     }
 }

@@ -30,8 +30,10 @@ use omswatch_common::proto::v1::{NodeReport, Program};
 use tokio::time::Instant;
 
 use crate::auth::{AuthError, Operator};
+use crate::notify::alertmanager::AlertFeed;
 use crate::state::StateHandle;
 use crate::store::Store;
+use crate::store::events::Event;
 
 pub use audit::Outcome;
 pub use refusal::{Refusal, RefusalKind};
@@ -96,6 +98,8 @@ struct Inner {
     state: StateHandle,
     /// Where the audit goes.
     store: Store,
+    /// Alertmanager, told of every recorded event (`OmswatchRemediation`).
+    alerts: AlertFeed,
     /// The nodes' open streams.
     streams: Arc<StreamRegistry>,
     /// The restarts waiting for an answer.
@@ -140,11 +144,32 @@ impl Remediation {
                 allow,
                 state,
                 store,
+                alerts: AlertFeed::none(),
                 streams: Arc::default(),
                 waiters: Arc::default(),
                 limit: Mutex::default(),
             }),
         }
+    }
+
+    /// The same, also pushing each recorded event to Alertmanager through `alerts` (the
+    /// webhooks get them from the store's outbox, as every event). Call before cloning.
+    pub fn alerting(mut self, alerts: AlertFeed) -> Remediation {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.alerts = alerts,
+            None => tracing::error!("restart alerts set after the restarts were shared: none sent"),
+        }
+        self
+    }
+
+    /// Records `event` in the timeline (and so in the webhooks' outbox), then hands it to
+    /// Alertmanager; whether it was recorded.
+    async fn audited(&self, event: &Event) -> bool {
+        let recorded = audit::record(&self.inner.store, event).await;
+        if recorded {
+            self.inner.alerts.remediation(event);
+        }
+        recorded
     }
 
     /// Whether this collector's `--allow-restart` is on (the page shows its button then).
@@ -156,6 +181,16 @@ impl Remediation {
     /// `report` (the Servers page's button): see [`offered`].
     pub fn offers(&self, report: &NodeReport, program: &str) -> bool {
         offered(self.inner.allow, report, program)
+    }
+
+    /// Why views should not offer to restart `program` on the node whose last report is
+    /// `report`: see [`not_offered_because`].
+    pub fn not_offered_because(
+        &self,
+        report: Option<&NodeReport>,
+        program: &str,
+    ) -> Option<String> {
+        not_offered_because(self.inner.allow, report, program)
     }
 
     /// Registers `node`'s report stream, answering on `acks`, until the registration drops.
@@ -214,6 +249,7 @@ impl Remediation {
             None,
         );
         if let Err(e) = self.inner.store.record(&event).await {
+            tracing::error!(error = %e, "the restart's request could not be recorded");
             self.give_back(attempt, &slot);
             return Err(Refusal::unaudited(
                 RefusalKind::StoreDown,
@@ -223,6 +259,7 @@ impl Remediation {
                 ),
             ));
         }
+        self.inner.alerts.remediation(&event);
         tracing::info!(actor = %attempt.actor, node = %attempt.request.node, program = %attempt.request.program, request = %attempt.request_id, "restart requested");
         let ended = self.run(attempt, &target).await;
         if let Err(refusal) = &ended
@@ -240,13 +277,42 @@ impl Remediation {
 /// lists the program, and the program is not the agent itself. An agent that
 /// advertises nothing (older than restarts) is offered nothing.
 pub fn offered(collector_allows: bool, report: &NodeReport, program: &str) -> bool {
-    let Some(policy) = &report.restart_policy else {
-        return false;
+    not_offered_because(collector_allows, Some(report), program).is_none()
+}
+
+/// Why a restart of `program` cannot work on the node whose last report is `report`
+/// (`None`: no report), naming the switch, as the Servers page says it beside a disabled
+/// button; `None` when every switch is on (see [`offered`]).
+pub fn not_offered_because(
+    collector_allows: bool,
+    report: Option<&NodeReport>,
+    program: &str,
+) -> Option<String> {
+    if !collector_allows {
+        return Some("collector restarts off (--allow-restart)".into());
+    }
+    let Some(report) = report else {
+        return Some("no report from this node's agent".into());
     };
-    collector_allows
-        && policy.allowed
-        && policy.programs.iter().any(|p| p == program)
-        && !omswatch_common::restart::names_the_agent(program)
+    let Some(policy) = &report.restart_policy else {
+        return Some(format!(
+            "the node's agent ({}) is older than restarts",
+            report.agent_version
+        ));
+    };
+    if !policy.allowed {
+        return Some("agent restarts off (--allow-restart)".into());
+    }
+    if omswatch_common::restart::names_the_agent(program) {
+        return Some("the agent never restarts itself".into());
+    }
+    if !policy.programs.iter().any(|p| p == program) {
+        return Some(format!(
+            "{program} not in the agent's --restart-programs ({})",
+            policy.programs.join(",")
+        ));
+    }
+    None
 }
 
 #[cfg(test)]

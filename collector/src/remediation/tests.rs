@@ -100,3 +100,38 @@ fn a_restart_is_offered_only_where_every_switch_is_on() {
         "omswatch_agent"
     ));
 }
+
+#[test]
+fn a_restart_not_offered_says_which_switch() {
+    use omswatch_common::proto::v1::RestartPolicy;
+    let report = |allowed: bool, programs: &[&str]| NodeReport {
+        agent_version: "0.9.0".into(),
+        restart_policy: Some(RestartPolicy {
+            allowed,
+            programs: programs.iter().map(|p| p.to_string()).collect(),
+        }),
+        ..Default::default()
+    };
+    let on = report(true, &["oms_console", "nginx"]);
+    let why = |allow: bool, r: Option<&NodeReport>, program: &str| {
+        not_offered_because(allow, r, program).unwrap_or_default()
+    };
+    assert_eq!(why(true, Some(&on), "oms_console"), "");
+    assert_eq!(
+        why(false, Some(&on), "oms_console"),
+        "collector restarts off (--allow-restart)"
+    );
+    assert_eq!(
+        why(true, Some(&report(false, &[])), "oms_console"),
+        "agent restarts off (--allow-restart)"
+    );
+    assert_eq!(
+        why(true, Some(&on), "oms_drc_cm"),
+        "oms_drc_cm not in the agent's --restart-programs (oms_console,nginx)"
+    );
+    assert_eq!(
+        why(true, None, "oms_console"),
+        "no report from this node's agent"
+    );
+    assert!(why(true, Some(&NodeReport::default()), "oms_console").contains("older than restarts"));
+}

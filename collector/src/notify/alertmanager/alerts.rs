@@ -119,6 +119,8 @@ pub struct Book {
     firing: BTreeMap<Labels, Alert>,
     /// Resolved alerts and when they resolved.
     resolved: BTreeMap<Labels, (Alert, i64)>,
+    /// Alerts of events (restarts) and when each ends: firing until then, resolved after.
+    events: BTreeMap<Labels, (Alert, i64)>,
 }
 
 impl Book {
@@ -144,6 +146,16 @@ impl Book {
         changed
     }
 
+    /// Takes the alert of an event (a restart, [`super::remediation`]) that fires until
+    /// `ends_at`; an alert with the same labels (the same request) is updated, keeping its
+    /// start. Always a change: push at once.
+    pub fn event(&mut self, mut alert: Alert, ends_at: i64) {
+        if let Some((old, _)) = self.events.remove(&alert.labels) {
+            alert.starts_at_unix_ms = old.starts_at_unix_ms;
+        }
+        self.events.insert(alert.labels.clone(), (alert, ends_at));
+    }
+
     /// Alerts firing now.
     pub fn firing(&self) -> usize {
         self.firing.len()
@@ -151,22 +163,27 @@ impl Book {
 
     /// Whether there is anything to send.
     pub fn is_empty(&self) -> bool {
-        self.firing.is_empty() && self.resolved.is_empty()
+        self.firing.is_empty() && self.resolved.is_empty() && self.events.is_empty()
     }
 
     /// Forgets resolved alerts older than [`RESOLVED_KEEP_MS`].
     pub fn prune(&mut self, now: i64) {
         self.resolved
             .retain(|_, (_, at)| now.saturating_sub(*at) < RESOLVED_KEEP_MS);
+        self.events
+            .retain(|_, (_, ends)| now.saturating_sub(*ends) < RESOLVED_KEEP_MS);
     }
 
     /// What a push sends `now`: firing alerts ending `ends_in_ms` from now (they resolve by
-    /// themselves if the collector stops pushing), resolved ones ending when they resolved.
+    /// themselves if the collector stops pushing), resolved ones ending when they resolved,
+    /// events' alerts ending when they end.
     pub fn postable(&self, now: i64, ends_in_ms: i64) -> Vec<Postable<'_>> {
         let firing = self.firing.values().map(|a| (a, now + ends_in_ms));
         let resolved = self.resolved.values().map(|(a, at)| (a, *at));
+        let events = self.events.values().map(|(a, ends)| (a, *ends));
         firing
             .chain(resolved)
+            .chain(events)
             .map(|(alert, ends)| Postable {
                 labels: &alert.labels,
                 annotations: &alert.annotations,

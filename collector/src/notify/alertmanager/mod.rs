@@ -11,10 +11,15 @@
 //! keeps the [`alerts::Book`] and encodes each push; one task per Alertmanager POSTs the
 //! latest push, each POST bounded by the client's time limit. An Alertmanager that is down or
 //! slow only makes its own task skip to the newest push.
+//!
+//! Restarts reach Alertmanager too: each remediation event becomes a short-lived
+//! `OmswatchRemediation` alert ([`remediation`]), handed to the book through
+//! [`AlertFeed::remediation`] (a bounded channel, never waited on) and pushed at once.
 
 pub mod alerts;
+pub mod remediation;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,7 +28,7 @@ use omswatch_common::diagnose::Diagnosis;
 use omswatch_common::findings::Finding;
 use omswatch_common::secret::Secret;
 use omswatch_common::snapshot::Snapshot;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::client::HttpClient;
@@ -37,14 +42,20 @@ pub const RESEND: Duration = Duration::from_secs(30);
 pub const ENDS_AFTER_RESENDS: u32 = 4;
 /// Alerts per POST.
 const BATCH: usize = 500;
+/// Restart alerts waiting for the book; more are dropped, with a warning.
+const REMEDIATION_QUEUE: usize = 256;
 
 /// The poller's handle: hands each tick's alerts on without waiting.
 #[derive(Clone)]
 pub struct AlertFeed {
     /// `None` without Alertmanagers: publishing is free.
     tx: Option<Arc<watch::Sender<Option<Vec<Alert>>>>>,
+    /// Restarts' alerts to the book; `None` without Alertmanagers.
+    remediations: Option<mpsc::Sender<(Alert, i64)>>,
     /// `--cluster-name`.
     cluster: Option<String>,
+    /// The cluster label of the last tick's alerts, for restarts' alerts.
+    last_cluster: Arc<Mutex<Option<String>>>,
 }
 
 impl AlertFeed {
@@ -52,7 +63,31 @@ impl AlertFeed {
     pub fn none() -> AlertFeed {
         AlertFeed {
             tx: None,
+            remediations: None,
             cluster: None,
+            last_cluster: Arc::default(),
+        }
+    }
+
+    /// Hands the alert of remediation `event` on (see [`remediation`]), without waiting:
+    /// a full queue drops it with a warning (the timeline and webhooks still have it).
+    pub fn remediation(&self, event: &crate::store::events::Event) {
+        let Some(tx) = &self.remediations else {
+            return;
+        };
+        let cluster = self.cluster.clone().or_else(|| {
+            self.last_cluster
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        });
+        let cluster = cluster.unwrap_or_else(|| alerts::DEFAULT_CLUSTER.to_string());
+        let Some(alert) = remediation::alert_of(event, &cluster) else {
+            return;
+        };
+        let ends_at = event.at_unix_ms.saturating_add(remediation::FIRES_FOR_MS);
+        if tx.try_send((alert, ends_at)).is_err() {
+            tracing::warn!("too many restart alerts queued for Alertmanager: one was dropped");
         }
     }
 
@@ -67,6 +102,10 @@ impl AlertFeed {
             return;
         };
         let cluster = alerts::cluster_of(self.cluster.as_deref(), snapshot);
+        *self
+            .last_cluster
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(cluster.clone());
         let current = alerts::alerts_of(diagnosis, &cluster, since, snapshot.now_unix_ms);
         if current.len() == alerts::MAX_ALERTS {
             tracing::warn!(
@@ -91,7 +130,13 @@ pub fn start(
     }
     let (tx, rx) = watch::channel(None);
     let (push_tx, push_rx) = watch::channel::<Arc<Vec<Bytes>>>(Arc::new(Vec::new()));
-    let mut tasks = vec![tokio::spawn(keep_book(rx, push_tx, stats.clone()))];
+    let (remediations, remediation_rx) = mpsc::channel(REMEDIATION_QUEUE);
+    let mut tasks = vec![tokio::spawn(keep_book(
+        rx,
+        remediation_rx,
+        push_tx,
+        stats.clone(),
+    ))];
     let mut headers = Vec::new();
     if let Some(token) = token {
         match HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
@@ -117,14 +162,18 @@ pub fn start(
     }
     let feed = AlertFeed {
         tx: Some(Arc::new(tx)),
+        remediations: Some(remediations),
         cluster,
+        last_cluster: Arc::default(),
     };
     (feed, tasks)
 }
 
-/// Keeps the book: pushes at once when an alert starts or resolves, else every [`RESEND`].
+/// Keeps the book: pushes at once when an alert starts or resolves or a restart's event
+/// arrives, else every [`RESEND`].
 async fn keep_book(
     mut rx: watch::Receiver<Option<Vec<Alert>>>,
+    mut remediations: mpsc::Receiver<(Alert, i64)>,
     push: watch::Sender<Arc<Vec<Bytes>>>,
     stats: NotifyStats,
 ) {
@@ -140,6 +189,10 @@ async fn keep_book(
                 let current = rx.borrow_and_update().clone();
                 let now = omswatch_common::telemetry::now_unix_ms();
                 current.is_some_and(|alerts| book.update(alerts, now))
+            }
+            Some((alert, ends_at)) = remediations.recv() => {
+                book.event(alert, ends_at);
+                true
             }
             _ = resend.tick() => true,
         };

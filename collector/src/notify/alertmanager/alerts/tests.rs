@@ -161,3 +161,32 @@ fn the_book_sends_firing_alerts_ahead_and_resolved_ones_once_cleared() {
     assert_eq!(book.firing(), 0);
     assert!(!book.is_empty(), "resolved ones are still sent");
 }
+
+#[test]
+fn an_events_alert_fires_until_it_ends_keeps_its_start_and_is_forgotten() {
+    let alert = |at: i64, result: &str| Alert {
+        labels: Labels::from([
+            ("alertname".to_string(), "OmswatchRemediation".to_string()),
+            ("request_id".to_string(), "r1".to_string()),
+        ]),
+        annotations: BTreeMap::from([("result".to_string(), result.to_string())]),
+        starts_at_unix_ms: at,
+    };
+    let mut book = Book::default();
+    book.event(alert(1_000, "requested"), 61_000);
+    book.event(alert(3_000, "running"), 63_000);
+    assert_eq!(book.firing(), 0, "not a finding");
+    let sent = serde_json::to_value(book.postable(3_000, 120_000)).expect("json");
+    assert_eq!(
+        sent.as_array().map(Vec::len),
+        Some(1),
+        "one alert per request: {sent}"
+    );
+    assert_eq!(sent[0]["startsAt"], "1970-01-01T00:00:01.000Z");
+    assert_eq!(sent[0]["endsAt"], "1970-01-01T00:01:03.000Z");
+    assert_eq!(sent[0]["annotations"]["result"], "running");
+    book.prune(63_000 + RESOLVED_KEEP_MS - 1);
+    assert!(!book.is_empty(), "sent resolved for a while");
+    book.prune(63_000 + RESOLVED_KEEP_MS);
+    assert!(book.is_empty());
+}
