@@ -3,6 +3,7 @@
 //! and every snapshot is consistent.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use omswatch_common::proto::v1::NodeReport;
 use omswatch_common::snapshot::{NodeObservation, RegionInput, Scope, Snapshot, Thresholds};
@@ -33,7 +34,7 @@ pub enum Forgotten {
 }
 
 enum Command {
-    Report(Box<NodeReport>),
+    Report(Arc<NodeReport>),
     Forget(String, oneshot::Sender<Forgotten>),
     Regions(Vec<RegionInput>),
     Snapshot(oneshot::Sender<Snapshot>),
@@ -49,7 +50,7 @@ impl StateHandle {
     /// Stores a node's latest report, stamped with the collector's clock.
     pub async fn report(&self, report: NodeReport) -> Result<(), StateGone> {
         self.tx
-            .send(Command::Report(Box::new(report)))
+            .send(Command::Report(Arc::new(report)))
             .await
             .map_err(|_| StateGone)
     }
@@ -102,7 +103,7 @@ pub fn spawn(
             match command {
                 Command::Report(report) => {
                     let observation = NodeObservation {
-                        report: *report,
+                        report,
                         received_at_unix_ms: omswatch_common::telemetry::now_unix_ms(),
                     };
                     if let Some(sink) = &sink {
@@ -167,7 +168,8 @@ mod tests {
                 node: name.into(),
                 interval_ms: 1000,
                 ..Default::default()
-            },
+            }
+            .into(),
             received_at_unix_ms,
         }
     }

@@ -276,7 +276,8 @@ fn observation(node: &str, at: i64) -> NodeObservation {
             interval_ms: 1000,
             seq: 1,
             ..Default::default()
-        },
+        }
+        .into(),
         received_at_unix_ms: at,
     }
 }

@@ -99,7 +99,8 @@ mod tests {
                 node: name.into(),
                 interval_ms: 5000,
                 ..Default::default()
-            },
+            }
+            .into(),
             received_at_unix_ms: 500,
         }
     }
