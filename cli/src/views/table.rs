@@ -10,6 +10,11 @@ use std::fmt::Write;
 use omswatch_common::findings::problems::{self, Problem};
 use omswatch_common::proto::v1 as pb;
 
+mod summary;
+
+pub use summary::SUMMARY_ABOVE;
+use summary::{Cap, names};
+
 const HEADERS: [&str; 8] = [
     "NODE",
     "STATE",
@@ -34,37 +39,50 @@ pub struct Heading<'a> {
     pub no_nodes: &'a str,
 }
 
+/// Which node rows a table shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Every node up to [`SUMMARY_ABOVE`]; above, a summary (counts per state, the first
+    /// problems, the nodes not ONLINE).
+    Auto,
+    /// Every node and every problem in full, whatever the size (`--all`).
+    All,
+}
+
 /// The table text of a status from `collector`.
 pub fn render(status: &pb::ClusterStatus, collector: &str) -> String {
+    render_rows(status, collector, Rows::Auto)
+}
+
+/// The table text of a status from `collector`, with `rows`.
+pub fn render_rows(status: &pb::ClusterStatus, collector: &str, rows: Rows) -> String {
     let title = format!(
         "omswatch status of {}",
         super::printable::printable(collector)
     );
-    render_with(
+    render_with_rows(
         status,
         &Heading {
             title: &title,
             no_nodes: NO_AGENT,
         },
+        rows,
     )
 }
 
 /// The table text of a status, under `heading`.
 pub fn render_with(status: &pb::ClusterStatus, heading: &Heading<'_>) -> String {
+    render_with_rows(status, heading, Rows::Auto)
+}
+
+/// The table text of a status, under `heading`, with `rows`.
+pub fn render_with_rows(status: &pb::ClusterStatus, heading: &Heading<'_>, rows: Rows) -> String {
     let status = &super::printable::sanitized(status);
+    if rows == Rows::Auto && status.nodes.len() > SUMMARY_ABOVE {
+        return summarised(status, heading);
+    }
     let problems = problems::problems(&status.findings);
-    let mut out = String::new();
-    let _ = writeln!(out, "{}: {}", heading.title, summary(status, &problems));
-    if let Some(store) = status.store.as_ref().filter(|s| !s.up) {
-        let _ = writeln!(
-            out,
-            "STORE DOWN: {} is not written ({}); reports and the timeline are kept in memory until it is back",
-            store.location, store.error
-        );
-    }
-    if let Some(first) = problems.first() {
-        let _ = writeln!(out, "Fix first: {}", first.root.remedy);
-    }
+    let mut out = top(status, heading, &problems);
     out.push('\n');
     if status.nodes.is_empty() {
         let _ = writeln!(out, "{}", heading.no_nodes);
@@ -80,9 +98,47 @@ pub fn render_with(status: &pb::ClusterStatus, heading: &Heading<'_>) -> String 
             "PROBLEMS (root causes, most severe first; `omswatch explain CODE` tells more)"
         );
         for (i, p) in problems.iter().enumerate() {
-            out.push_str(&problem(i + 1, p, status.generated_at_unix_ms));
+            out.push_str(&problem(i + 1, p, status.generated_at_unix_ms, Cap::NONE));
         }
     }
+    out
+}
+
+/// The first lines of every table: the summary, the store if down, the first fix.
+fn top(status: &pb::ClusterStatus, heading: &Heading<'_>, problems: &[Problem<'_>]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: {}", heading.title, summary(status, problems));
+    if let Some(store) = status.store.as_ref().filter(|s| !s.up) {
+        let _ = writeln!(
+            out,
+            "STORE DOWN: {} is not written ({}); reports and the timeline are kept in memory until it is back",
+            store.location, store.error
+        );
+    }
+    if let Some(first) = problems.first() {
+        let _ = writeln!(out, "Fix first: {}", first.root.remedy);
+    }
+    out
+}
+
+/// A large cluster's table: counts per state, the problems, the nodes not ONLINE.
+fn summarised(status: &pb::ClusterStatus, heading: &Heading<'_>) -> String {
+    let problems = problems::problems(&status.findings);
+    let mut out = top(status, heading, &problems);
+    out.push('\n');
+    out.push_str(&summary::state_counts(&status.nodes));
+    if !problems.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nPROBLEMS (root causes, most severe first; `omswatch explain CODE` tells more)"
+        );
+        let now = status.generated_at_unix_ms;
+        out.push_str(&summary::problems(&problems, |i, p| {
+            problem(i, p, now, Cap::SUMMARY)
+        }));
+    }
+    out.push('\n');
+    out.push_str(&summary::not_online(&status.nodes, nodes_table));
     out
 }
 
@@ -185,39 +241,41 @@ fn row(n: &pb::NodeStatus) -> [String; 8] {
 }
 
 /// One root cause: its fix, what it explains, then each symptom indented.
-fn problem(number: usize, p: &Problem<'_>, now_unix_ms: i64) -> String {
+fn problem(number: usize, p: &Problem<'_>, now_unix_ms: i64, cap: Cap) -> String {
     let root = p.root;
     let mut out = format!(
         "\n{number}. {}\n   {}\n   fix: {}\n",
-        headline(root, now_unix_ms),
+        headline(root, now_unix_ms, cap),
         root.message,
         root.remedy
     );
     if p.symptoms.is_empty() {
         return out;
     }
-    let ids: Vec<&str> = p
+    let ids = p
         .symptoms
         .iter()
         .map(|s| if s.id.is_empty() { &s.code } else { &s.id })
-        .map(String::as_str)
-        .collect();
-    let _ = writeln!(out, "   explains: {}", ids.join(", "));
-    for s in &p.symptoms {
+        .map(String::as_str);
+    let _ = writeln!(out, "   explains: {}", names(ids, cap));
+    for s in p.symptoms.iter().take(cap.symptoms) {
         let _ = writeln!(
             out,
             "     {}\n       {}",
-            headline(s, now_unix_ms),
+            headline(s, now_unix_ms, cap),
             problems::under_root(&s.message, &root.id)
         );
+    }
+    if p.symptoms.len() > cap.symptoms {
+        let _ = writeln!(out, "     ... and {} more symptoms", p.symptoms.len() - cap.symptoms);
     }
     out
 }
 
 /// `CRITICAL  CODE  [nodes]`, or `[ip X]` for a finding about an IP no node stands behind.
-fn headline(f: &pb::Finding, now_unix_ms: i64) -> String {
+fn headline(f: &pb::Finding, now_unix_ms: i64, cap: Cap) -> String {
     let nodes = match (f.nodes.is_empty(), f.evidence.get("ip")) {
-        (false, _) => format!("  [{}]", f.nodes.join(", ")),
+        (false, _) => format!("  [{}]", names(f.nodes.iter().map(String::as_str), cap)),
         (true, Some(ip)) => format!("  [ip {ip}]"),
         (true, None) => String::new(),
     };

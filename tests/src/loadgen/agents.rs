@@ -105,7 +105,7 @@ impl Agent {
                 ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
                 loop {
                     tokio::select! {
-                        _ = stop.wait_for(|s| *s) => return Ok(()),
+                        () = stopped(&mut stop) => return Ok(()),
                         _ = ticker.tick() => sender.send().await?,
                         ack = acks.message() => match ack? {
                             Some(ack) => sender.acked(ack.seq),
@@ -120,7 +120,7 @@ impl Agent {
                 }
                 loop {
                     tokio::select! {
-                        _ = stop.wait_for(|s| *s) => return Ok(()),
+                        () = stopped(&mut stop) => return Ok(()),
                         ack = acks.message() => match ack? {
                             Some(ack) => {
                                 sender.acked(ack.seq);
@@ -169,4 +169,9 @@ impl Sender<'_> {
             }
         }
     }
+}
+
+/// Completes once `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }

@@ -115,6 +115,8 @@ pub struct Outcome {
     pub kib_per_node: f64,
     pub failed: u64,
     pub status: Option<(Duration, usize, usize)>,
+    /// `omswatch status --format json`: wall time, exit code; and the table's lines.
+    pub cli: Option<(Duration, i32, usize)>,
     pub saturation_per_s: f64,
     pub saturation_cpu_per_report: Duration,
 }
@@ -135,6 +137,7 @@ pub async fn measure(
     steady(o, &url, pid, &mut out).await?;
     if target == Target::Collector {
         out.status = Some(status(&url, o.agents).await?);
+        out.cli = cli_status(&url).await?;
     }
     saturate(o, &url, pid, &mut out).await?;
     Ok(out)
@@ -246,14 +249,52 @@ async fn status(url: &str, agents: usize) -> anyhow::Result<(Duration, usize, us
     Ok(best)
 }
 
+/// `omswatch status` run as an operator would, when the CLI is built: the JSON timed (best of
+/// 3, wall time of the process) and the table's line count.
+async fn cli_status(url: &str) -> anyhow::Result<Option<(Duration, i32, usize)>> {
+    let Ok(cli) = omswatch_tests::bins::bin_path("omswatch") else {
+        println!("(no omswatch binary: the CLI is not timed)");
+        return Ok(None);
+    };
+    let run = |format: &'static str| {
+        let mut c = tokio::process::Command::new(&cli);
+        c.args(["status", "--insecure", "--timeout", "60s", "--format", format])
+            .args(["--collector", url]);
+        c
+    };
+    let mut best = (Duration::MAX, -1);
+    for _ in 0..3 {
+        let started = Instant::now();
+        let out = run("json").output().await?;
+        let took = started.elapsed();
+        let code = out.status.code().unwrap_or(-1);
+        if !(0..=2).contains(&code) {
+            println!("omswatch status --format json exited {code}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        if took < best.0 {
+            best = (took, code);
+        }
+    }
+    let table = run("table").output().await?;
+    let lines = String::from_utf8_lossy(&table.stdout).lines().count();
+    println!(
+        "omswatch status --format json: {:.1?} (exit {}); the table: {lines} lines",
+        best.0, best.1
+    );
+    Ok(Some((best.0, best.1, lines)))
+}
+
 /// The comparison, collector against the bare server of the same run.
 pub fn print_table(outcomes: &[Outcome]) {
     println!("\n| server | acks/s | ack p50 | p99 | max | RSS KiB/node | CPU/report (steady) | saturation reports/s | CPU/report (saturated) | status |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for o in outcomes {
-        let status = o.status.map_or("—".to_string(), |(t, b, n)| {
-            format!("{t:.0?}, {n} nodes, {:.1} MB", b as f64 / 1e6)
+        let mut status = o.status.map_or("—".to_string(), |(t, b, n)| {
+            format!("GetStatus {t:.0?}, {n} nodes, {:.1} MB", b as f64 / 1e6)
         });
+        if let Some((t, code, lines)) = o.cli {
+            status.push_str(&format!("; `omswatch status --format json` {t:.0?} (exit {code}); table {lines} lines"));
+        }
         println!(
             "| {} | {:.0} | {:.1?} | {:.1?} | {:.1?} | {:.1} | {:.1?} | {:.0} | {:.1?} | {status} |",
             o.name, o.acked_per_s, o.p50, o.p99, o.max, o.kib_per_node,
