@@ -67,7 +67,7 @@ pub fn save(path: &Path, nodes: &[NodeObservation]) -> Result<(), PersistError> 
         nodes: nodes
             .iter()
             .map(|n| StoredNode {
-                report: Some(NodeReport::clone(&n.report)),
+                report: Some(omswatch_common::proto::v1::NodeReport::clone(&n.report)),
                 received_at_unix_ms: n.received_at_unix_ms,
             })
             .collect(),
