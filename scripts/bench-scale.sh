@@ -26,7 +26,8 @@ echo "fd limit: $(ulimit -n)" >&2
 
 export CARGO_INCREMENTAL=0
 cargo build --release --locked --quiet -p omswatch-collector -p omswatch-cli \
-  -p omswatch-tests --bin omswatch-collector --bin omswatch --bin omswatch-loadgen
+  -p omswatch-tests --bin omswatch-collector --bin omswatch --bin omswatch-loadgen \
+  --features omswatch-collector/mimalloc
 export OMSWATCH_BIN_DIR=$PWD/target/release
 
 echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -109,7 +109,13 @@ pub fn spawn(
                     if let Some(sink) = &sink {
                         sink.save(&observation);
                     }
-                    nodes.insert(observation.report.node.clone(), observation);
+                    // The node's name is allocated once, when it first reports.
+                    match nodes.get_mut(&observation.report.node) {
+                        Some(known) => *known = observation,
+                        None => {
+                            nodes.insert(observation.report.node.clone(), observation);
+                        }
+                    }
                 }
                 Command::Regions(new) => regions = new,
                 Command::Forget(name, reply) => {
