@@ -12,10 +12,8 @@
 //! [--duration 30s] [--saturate 64] [--saturate-for 15s] [--only bare|collector]`.
 //! Binaries come from `$OMSWATCH_BIN_DIR` (default: this binary's directory).
 
-use std::time::{Duration, Instant};
-
-use anyhow::{Context, bail};
-use omswatch_tests::loadgen::bare;
+use anyhow::Context;
+use omswatch_tests::loadgen::{bare, server};
 use omswatch_tests::tracked::TrackedChild;
 
 mod run;
@@ -30,6 +28,7 @@ fn main() -> anyhow::Result<()> {
         return serve_bare(addr);
     }
     let options = Options::parse(&args)?;
+    server::raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -61,8 +60,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
     let mut outcomes = Vec::new();
     for target in options.targets() {
         let dir = tempfile::Builder::new().prefix("omswatch-loadgen-").tempdir()?;
-        let (child, addr) = spawn(target, dir.path())?;
-        wait_listening(&addr).await?;
+        let (child, addr) = spawn(target, dir.path()).await?;
         println!("\n## {}", target.name());
         let outcome = run::measure(target, &options, &addr, pid(&child)?).await?;
         outcomes.push(outcome);
@@ -77,44 +75,9 @@ fn pid(child: &TrackedChild) -> anyhow::Result<u32> {
 }
 
 /// Starts `target` on a free loopback port, its files in `dir`.
-fn spawn(target: Target, dir: &std::path::Path) -> anyhow::Result<(TrackedChild, String)> {
-    let addr = format!("127.0.0.1:{}", omswatch_tests::free_port()?);
-    let log = std::fs::File::create(dir.join("server.log"))?;
-    let mut command = match target {
-        Target::Bare => {
-            let mut c = tokio::process::Command::new(std::env::current_exe()?);
-            c.args(["--serve-bare", &addr]);
-            c
-        }
-        Target::Collector => {
-            let mut c =
-                tokio::process::Command::new(omswatch_tests::bins::bin_path("omswatch-collector")?);
-            c.args(["--insecure", "--listen", &addr, "--http-listen", "off"])
-                .arg("--store")
-                .arg(dir.join("omswatch.db"))
-                .arg("--oms-config")
-                .arg(dir.join("config.yaml"))
-                .args(["--max-connections", "30000", "--max-connections-per-peer", "30000"])
-                .args(["--max-reports-per-second", "1000000", "--report-burst", "1000000"])
-                .args(["--idle-grace", "120s"])
-                .env("RUST_LOG", "warn");
-            c
-        }
-    };
-    command
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    Ok((TrackedChild::spawn(&mut command)?, addr))
-}
-
-async fn wait_listening(addr: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+async fn spawn(target: Target, dir: &std::path::Path) -> anyhow::Result<(TrackedChild, String)> {
+    match target {
+        Target::Bare => server::bare(&std::env::current_exe()?, dir).await,
+        Target::Collector => server::collector(dir).await,
     }
-    bail!("nothing listens on {addr} after 20 s")
 }
