@@ -9,6 +9,7 @@ use omswatch_common::proto::v1::NodeReport;
 use omswatch_common::snapshot::{NodeObservation, RegionInput, Scope, Snapshot, Thresholds};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::store::refresh::Refresh;
 use crate::store::writer::ReportSink;
 
 /// The aggregator has stopped (the collector is shutting down).
@@ -84,9 +85,10 @@ impl StateHandle {
     }
 }
 
-/// Starts the aggregator with `restored` nodes (from the store); every report
-/// and forgotten node is also handed to `sink` (the store's writer, which never
-/// makes the aggregator wait). It ends when every handle is dropped.
+/// Starts the aggregator with `restored` nodes (from the store); every report that
+/// changed (or is due for a refresh, see [`Refresh`]) and every forgotten node is also
+/// handed to `sink` (the store's writer, which never makes the aggregator wait). It ends
+/// when every handle is dropped.
 pub fn spawn(
     thresholds: Thresholds,
     restored: Vec<NodeObservation>,
@@ -99,6 +101,8 @@ pub fn spawn(
             .map(|n| (n.report.node.clone(), n))
             .collect();
         let mut regions: Vec<RegionInput> = Vec::new();
+        // A restored node has no record here: its first report after a restart is written.
+        let mut refresh = Refresh::default();
         while let Some(command) = rx.recv().await {
             match command {
                 Command::Report(report) => {
@@ -106,7 +110,10 @@ pub fn spawn(
                         report,
                         received_at_unix_ms: omswatch_common::telemetry::now_unix_ms(),
                     };
-                    if let Some(sink) = &sink {
+                    let previous = nodes.get(&observation.report.node);
+                    if let Some(sink) = &sink
+                        && refresh.due(&observation, previous)
+                    {
                         sink.save(&observation);
                     }
                     // The node's name is allocated once, when it first reports.
@@ -122,6 +129,7 @@ pub fn spawn(
                     let outcome = forget(&mut nodes, &name, thresholds.silent_intervals);
                     if let (Some(sink), Forgotten::Removed { .. }) = (&sink, &outcome) {
                         sink.forget(&name);
+                        refresh.forget(&name);
                     }
                     let _ = reply.send(outcome);
                 }
