@@ -27,6 +27,8 @@ pub async fn collector(dir: &Path) -> anyhow::Result<(TrackedChild, String)> {
         // Saturation sends as fast as acks come back.
         .args(["--max-reports-per-second", "1000000", "--report-burst", "1000000"])
         .args(["--idle-grace", "120s"])
+        // As deploy/omswatch-collector.service runs it (ignored without mimalloc).
+        .env("MIMALLOC_ARENA_EAGER_COMMIT", "0")
         .env("RUST_LOG", "warn");
     spawn(command, dir, addr).await
 }
