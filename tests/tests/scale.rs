@@ -24,7 +24,9 @@ async fn ten_thousand_nodes_answer_the_cli_in_json_and_a_short_table() -> anyhow
         limit > NODES as u64 + 500,
         "the open-files limit ({limit}) is too low for {NODES} streams: raise `ulimit -Hn`"
     );
-    let dir = tempfile::Builder::new().prefix("omswatch-scale-").tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("omswatch-scale-")
+        .tempdir()?;
     let (_collector, addr) = server::collector(dir.path()).await?;
     let url = format!("http://{addr}");
     let tally = Arc::new(Tally::default());
@@ -90,7 +92,14 @@ async fn status_json(url: &str) -> anyhow::Result<(serde_json::Value, i32)> {
 /// `omswatch status ARGS` against the plain-text collector at `url`: stdout and exit code.
 async fn cli(url: &str, args: &[&str]) -> anyhow::Result<(String, i32)> {
     let out = Command::new(omswatch_tests::bins::bin_path("omswatch")?)
-        .args(["status", "--insecure", "--timeout", "60s", "--collector", url])
+        .args([
+            "status",
+            "--insecure",
+            "--timeout",
+            "60s",
+            "--collector",
+            url,
+        ])
         .args(args)
         .output()
         .await?;

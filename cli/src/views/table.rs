@@ -267,7 +267,11 @@ fn problem(number: usize, p: &Problem<'_>, now_unix_ms: i64, cap: Cap) -> String
         );
     }
     if p.symptoms.len() > cap.symptoms {
-        let _ = writeln!(out, "     ... and {} more symptoms", p.symptoms.len() - cap.symptoms);
+        let _ = writeln!(
+            out,
+            "     ... and {} more symptoms",
+            p.symptoms.len() - cap.symptoms
+        );
     }
     out
 }

@@ -85,7 +85,10 @@ fn same_supervisor(a: Option<&SupervisorStatus>, b: Option<&SupervisorStatus>) -
                 && a.error == b.error
                 && a.source == b.source
                 && a.programs.len() == b.programs.len()
-                && a.programs.iter().zip(&b.programs).all(|(p, q)| same_program(p, q))
+                && a.programs
+                    .iter()
+                    .zip(&b.programs)
+                    .all(|(p, q)| same_program(p, q))
         }
         _ => false,
     }
@@ -155,13 +158,22 @@ mod tests {
         let first = seen(0, 1, "RUNNING", "0:00:05", 0.1);
         assert!(refresh.due(&first, None), "a node's first report");
         let same = seen(5_000, 2, "RUNNING", "0:00:10", 0.7);
-        assert!(!refresh.due(&same, Some(&first)), "only volatile fields moved");
+        assert!(
+            !refresh.due(&same, Some(&first)),
+            "only volatile fields moved"
+        );
         let stopped = seen(10_000, 3, "STOPPED", "0:00:10", 0.7);
         assert!(refresh.due(&stopped, Some(&same)), "a state changed");
         let later = seen(10_000 + REFRESH_MS, 4, "STOPPED", "0:00:10", 0.7);
-        assert!(refresh.due(&later, Some(&stopped)), "refreshed after REFRESH_MS");
+        assert!(
+            refresh.due(&later, Some(&stopped)),
+            "refreshed after REFRESH_MS"
+        );
         refresh.forget("n1");
         let again = seen(10_001 + REFRESH_MS, 5, "STOPPED", "0:00:10", 0.7);
-        assert!(refresh.due(&again, Some(&later)), "a forgotten node is written again");
+        assert!(
+            refresh.due(&again, Some(&later)),
+            "a forgotten node is written again"
+        );
     }
 }

@@ -212,7 +212,11 @@ fn check_resources(r: &Resources) -> Result<(), Violation> {
     len("resources.error", &r.error, MAX_TEXT)?;
     count("resources.disks", r.disks.len(), MAX_DISKS)?;
     for (i, disk) in r.disks.iter().enumerate() {
-        len(|| format!("resources.disks[{i}].path"), &disk.path, MAX_TEXT)?;
+        len(
+            || format!("resources.disks[{i}].path"),
+            &disk.path,
+            MAX_TEXT,
+        )?;
         len(
             || format!("resources.disks[{i}].error"),
             &disk.error,
@@ -260,7 +264,9 @@ fn len(field: impl Field, value: &str, limit: usize) -> Result<(), Violation> {
 fn printable(field: impl Field, value: &str) -> Result<(), Violation> {
     // Bytes, not chars: ASCII controls are single bytes; C1 controls (U+0080..U+009F) are
     // 0xC2 0x80..0x9F in UTF-8, so only values with such a lead byte are decoded.
-    if value.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) && value.chars().any(char::is_control) {
+    if value.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2)
+        && value.chars().any(char::is_control)
+    {
         return Err(Violation::NotPrintable {
             field: field.name(),
             value: shown(value),

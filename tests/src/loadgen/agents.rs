@@ -61,7 +61,10 @@ impl Swarm {
             set.spawn(async move {
                 tokio::time::sleep_until(start + delay).await;
                 if agent.run().await.is_err() {
-                    agent.tally.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    agent
+                        .tally
+                        .failed
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             });
         }

@@ -114,9 +114,10 @@ fn pad(report: &mut NodeReport, size: usize) {
     let mut k = 0;
     while report.encoded_len() < size && k < 200 {
         if let Some(config) = report.config.as_mut() {
-            config
-                .values
-                .insert(format!("key_{k:02}"), "a-config-value-of-some-length".into());
+            config.values.insert(
+                format!("key_{k:02}"),
+                "a-config-value-of-some-length".into(),
+            );
         }
         k += 1;
     }

@@ -23,9 +23,19 @@ pub async fn collector(dir: &Path) -> anyhow::Result<(TrackedChild, String)> {
         .arg("--oms-config")
         .arg(dir.join("config.yaml"))
         // Every simulated agent comes from 127.0.0.1.
-        .args(["--max-connections", "30000", "--max-connections-per-peer", "30000"])
+        .args([
+            "--max-connections",
+            "30000",
+            "--max-connections-per-peer",
+            "30000",
+        ])
         // Saturation sends as fast as acks come back.
-        .args(["--max-reports-per-second", "1000000", "--report-burst", "1000000"])
+        .args([
+            "--max-reports-per-second",
+            "1000000",
+            "--report-burst",
+            "1000000",
+        ])
         .args(["--idle-grace", "120s"])
         // As deploy/omswatch-collector.service runs it (ignored without mimalloc).
         .env("MIMALLOC_ARENA_EAGER_COMMIT", "0")

@@ -53,7 +53,9 @@ pub fn names<'a>(all: impl ExactSizeIterator<Item = &'a str>, cap: Cap) -> Strin
 pub fn state_counts(nodes: &[pb::NodeStatus]) -> String {
     let mut counts: BTreeMap<(u8, &str), usize> = BTreeMap::new();
     for n in nodes {
-        *counts.entry((rank(&n.state), n.state.as_str())).or_default() += 1;
+        *counts
+            .entry((rank(&n.state), n.state.as_str()))
+            .or_default() += 1;
     }
     let cells: Vec<String> = counts
         .iter()
@@ -74,7 +76,10 @@ fn rank(state: &str) -> u8 {
 }
 
 /// The problems, at most [`MAX_PROBLEMS`], each by `render` (given its number and [`Cap::SUMMARY`]).
-pub fn problems(problems: &[Problem<'_>], render: impl Fn(usize, &Problem<'_>) -> String) -> String {
+pub fn problems(
+    problems: &[Problem<'_>],
+    render: impl Fn(usize, &Problem<'_>) -> String,
+) -> String {
     let mut out = String::new();
     for (i, p) in problems.iter().take(MAX_PROBLEMS).enumerate() {
         out.push_str(&render(i + 1, p));
@@ -148,7 +153,12 @@ mod tests {
         let symptoms: Vec<pb::Finding> = (0..500)
             .map(|i| {
                 let node = format!("node-{i:05}");
-                finding("OMS_HOST_IP_MISMATCH", format!("M/{node}"), vec![node], root)
+                finding(
+                    "OMS_HOST_IP_MISMATCH",
+                    format!("M/{node}"),
+                    vec![node],
+                    root,
+                )
             })
             .collect();
         let mut dup = finding(
@@ -173,8 +183,14 @@ mod tests {
         let text = render(&status, "http://c:9470");
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines.len() <= 100, "{} lines:\n{text}", lines.len());
-        assert!(lines.iter().all(|l| l.len() < 400), "a line too long:\n{text}");
-        assert!(text.contains("NODES BY STATE: DOWN 10  ONLINE 9990"), "{text}");
+        assert!(
+            lines.iter().all(|l| l.len() < 400),
+            "a line too long:\n{text}"
+        );
+        assert!(
+            text.contains("NODES BY STATE: DOWN 10  ONLINE 9990"),
+            "{text}"
+        );
         assert!(text.contains("NODES NOT ONLINE (10 of 10000;"), "{text}");
         for k in 0..10 {
             let down = format!("\nnode-{:05} ", k * 1000 + 7);

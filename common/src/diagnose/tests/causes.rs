@@ -17,7 +17,11 @@ pub(super) type FoldCase = (
 );
 
 pub(super) fn id_of(s: &mut Snapshot, node: usize) -> &mut Identity {
-    s.nodes[node].report_mut().identity.as_mut().expect("identity")
+    s.nodes[node]
+        .report_mut()
+        .identity
+        .as_mut()
+        .expect("identity")
 }
 
 pub(super) fn set_oms_ip(s: &mut Snapshot, node: usize, ip: &str) {

@@ -68,7 +68,12 @@ fn health(s: &mut Snapshot, healthy: bool, docker_init_ran: bool, probed: bool) 
 }
 
 fn stopped(s: &mut Snapshot, state: &str, autostart: Option<bool>) {
-    let p = &mut s.nodes[0].report_mut().supervisor.as_mut().expect("sup").programs[1];
+    let p = &mut s.nodes[0]
+        .report_mut()
+        .supervisor
+        .as_mut()
+        .expect("sup")
+        .programs[1];
     p.state = state.into();
     p.autostart = autostart;
     p.config_file = "/etc/supervisor/conf.d/oms.ini".into();
@@ -231,7 +236,13 @@ fn autostart_false_explains_why_it_stays_stopped() {
             && remedy.contains("`supervisorctl update`"),
         "{remedy}"
     );
-    s.nodes[0].report_mut().supervisor.as_mut().expect("sup").programs[1].config_file = String::new();
+    s.nodes[0]
+        .report_mut()
+        .supervisor
+        .as_mut()
+        .expect("sup")
+        .programs[1]
+        .config_file = String::new();
     let remedy = finding(&s, Code::ComponentNotRunning).remedy();
     assert!(
         remedy.contains("in its [program:oms_console] section"),

@@ -59,7 +59,9 @@ async fn run(options: Options) -> anyhow::Result<()> {
     );
     let mut outcomes = Vec::new();
     for target in options.targets() {
-        let dir = tempfile::Builder::new().prefix("omswatch-loadgen-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("omswatch-loadgen-")
+            .tempdir()?;
         let (child, addr) = spawn(target, dir.path()).await?;
         println!("\n## {}", target.name());
         let outcome = run::measure(target, &options, &addr, pid(&child)?).await?;

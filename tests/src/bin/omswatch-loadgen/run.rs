@@ -91,7 +91,9 @@ fn humantime_secs(value: &str) -> anyhow::Result<Duration> {
     let (number, unit) = value
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .map_or((value, "s"), |i| value.split_at(i));
-    let n: f64 = number.parse().with_context(|| format!("not a duration: {value}"))?;
+    let n: f64 = number
+        .parse()
+        .with_context(|| format!("not a duration: {value}"))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" => n,
@@ -122,12 +124,7 @@ pub struct Outcome {
 }
 
 /// Steady load, status, saturation, against the server at `addr` (process `pid`).
-pub async fn measure(
-    target: Target,
-    o: &Options,
-    addr: &str,
-    pid: u32,
-) -> anyhow::Result<Outcome> {
+pub async fn measure(target: Target, o: &Options, addr: &str, pid: u32) -> anyhow::Result<Outcome> {
     let mut out = Outcome {
         name: target.name(),
         rss_idle_kib: rss_kib(pid)?,
@@ -168,12 +165,18 @@ async fn steady(o: &Options, url: &str, pid: u32, out: &mut Outcome) -> anyhow::
     out.acked_per_s = acked as f64 / elapsed;
     [out.p50, out.p99, out.max] = percentiles(tally.take_latencies());
     out.steady_cpu_per_report = (cpu1 - cpu0).div_f64(acked.max(1) as f64);
-    out.kib_per_node =
-        out.rss_kib.saturating_sub(out.rss_idle_kib) as f64 / o.agents.max(1) as f64;
+    out.kib_per_node = out.rss_kib.saturating_sub(out.rss_idle_kib) as f64 / o.agents.max(1) as f64;
     out.failed = failed;
     println!(
         "steady: {:.0} acks/s, ack p50 {:.1?} p99 {:.1?} max {:.1?}, CPU {:.1?}/report, RSS {} KiB (idle {}), {:.1} KiB/node, {failed} streams failed",
-        out.acked_per_s, out.p50, out.p99, out.max, out.steady_cpu_per_report, out.rss_kib, out.rss_idle_kib, out.kib_per_node
+        out.acked_per_s,
+        out.p50,
+        out.p99,
+        out.max,
+        out.steady_cpu_per_report,
+        out.rss_kib,
+        out.rss_idle_kib,
+        out.kib_per_node
     );
     let _ = stop.send(true);
     while set.join_next().await.is_some() {}
@@ -220,7 +223,11 @@ async fn tick_for(tally: &Tally, total: Duration) {
     while Instant::now() < end {
         tokio::time::sleep(Duration::from_secs(1).min(end - Instant::now())).await;
         let (s, a, f) = tally.counts();
-        println!("  sent {:>6}/s  acked {:>6}/s  failed {f}", s - sent, a - acked);
+        println!(
+            "  sent {:>6}/s  acked {:>6}/s  failed {f}",
+            s - sent,
+            a - acked
+        );
         (sent, acked) = (s, a);
     }
 }
@@ -236,7 +243,10 @@ async fn status(url: &str, agents: usize) -> anyhow::Result<(Duration, usize, us
             .await?;
         let mut client = QueryClient::new(channel)
             .max_decoding_message_size(omswatch_common::proto::MAX_ANSWER_BYTES);
-        let status = client.get_status(StatusRequest::default()).await?.into_inner();
+        let status = client
+            .get_status(StatusRequest::default())
+            .await?
+            .into_inner();
         let took = started.elapsed();
         if took < best.0 {
             best = (took, status.encoded_len(), status.nodes.len());
@@ -258,8 +268,15 @@ async fn cli_status(url: &str) -> anyhow::Result<Option<(Duration, i32, usize)>>
     };
     let run = |format: &'static str| {
         let mut c = tokio::process::Command::new(&cli);
-        c.args(["status", "--insecure", "--timeout", "60s", "--format", format])
-            .args(["--collector", url]);
+        c.args([
+            "status",
+            "--insecure",
+            "--timeout",
+            "60s",
+            "--format",
+            format,
+        ])
+        .args(["--collector", url]);
         c
     };
     let mut best = (Duration::MAX, -1);
@@ -269,7 +286,10 @@ async fn cli_status(url: &str) -> anyhow::Result<Option<(Duration, i32, usize)>>
         let took = started.elapsed();
         let code = out.status.code().unwrap_or(-1);
         if !(0..=2).contains(&code) {
-            println!("omswatch status --format json exited {code}: {}", String::from_utf8_lossy(&out.stderr));
+            println!(
+                "omswatch status --format json exited {code}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         if took < best.0 {
             best = (took, code);
@@ -286,19 +306,30 @@ async fn cli_status(url: &str) -> anyhow::Result<Option<(Duration, i32, usize)>>
 
 /// The comparison, collector against the bare server of the same run.
 pub fn print_table(outcomes: &[Outcome]) {
-    println!("\n| server | acks/s | ack p50 | p99 | max | RSS KiB/node | CPU/report (steady) | saturation reports/s | CPU/report (saturated) | status |");
+    println!(
+        "\n| server | acks/s | ack p50 | p99 | max | RSS KiB/node | CPU/report (steady) | saturation reports/s | CPU/report (saturated) | status |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for o in outcomes {
         let mut status = o.status.map_or("—".to_string(), |(t, b, n)| {
             format!("GetStatus {t:.0?}, {n} nodes, {:.1} MB", b as f64 / 1e6)
         });
         if let Some((t, code, lines)) = o.cli {
-            status.push_str(&format!("; `omswatch status --format json` {t:.0?} (exit {code}); table {lines} lines"));
+            status.push_str(&format!(
+                "; `omswatch status --format json` {t:.0?} (exit {code}); table {lines} lines"
+            ));
         }
         println!(
             "| {} | {:.0} | {:.1?} | {:.1?} | {:.1?} | {:.1} | {:.1?} | {:.0} | {:.1?} | {status} |",
-            o.name, o.acked_per_s, o.p50, o.p99, o.max, o.kib_per_node,
-            o.steady_cpu_per_report, o.saturation_per_s, o.saturation_cpu_per_report
+            o.name,
+            o.acked_per_s,
+            o.p50,
+            o.p99,
+            o.max,
+            o.kib_per_node,
+            o.steady_cpu_per_report,
+            o.saturation_per_s,
+            o.saturation_cpu_per_report
         );
     }
     if let [bare, collector] = outcomes {
@@ -306,8 +337,14 @@ pub fn print_table(outcomes: &[Outcome]) {
         println!(
             "\ncollector / bare: memory per node {:.2}x, CPU per report steady {:.2}x, saturated {:.2}x, saturation throughput {:.2}x",
             ratio(collector.kib_per_node, bare.kib_per_node),
-            ratio(collector.steady_cpu_per_report.as_secs_f64(), bare.steady_cpu_per_report.as_secs_f64()),
-            ratio(collector.saturation_cpu_per_report.as_secs_f64(), bare.saturation_cpu_per_report.as_secs_f64()),
+            ratio(
+                collector.steady_cpu_per_report.as_secs_f64(),
+                bare.steady_cpu_per_report.as_secs_f64()
+            ),
+            ratio(
+                collector.saturation_cpu_per_report.as_secs_f64(),
+                bare.saturation_cpu_per_report.as_secs_f64()
+            ),
             ratio(collector.saturation_per_s, bare.saturation_per_s),
         );
     }
