@@ -303,7 +303,7 @@ async fn reports_are_written_within_a_second_and_forgotten_nodes_removed() {
         }
         tokio::time::sleep(writer::FLUSH_DELAY * 4).await;
         let names = |nodes: Vec<NodeObservation>| -> Vec<String> {
-            nodes.into_iter().map(|n| n.report.node).collect()
+            nodes.into_iter().map(|n| n.report.node.clone()).collect()
         };
         assert_eq!(
             names(store.load_nodes().await.expect("load")),
