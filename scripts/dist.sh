@@ -26,7 +26,8 @@ out=dist/$name
 
 agent=$(scripts/build-static-agent.sh)
 echo "== omswatch and omswatch-collector: cargo build --release --target $TARGET" >&2
-cargo build --locked --release --target "$TARGET" --bin omswatch --bin omswatch-collector >&2
+cargo build --locked --release --target "$TARGET" --bin omswatch --bin omswatch-collector \
+  --features omswatch-collector/mimalloc >&2
 
 # Every binary must start without a libc from the system (CentOS 7 has glibc 2.17).
 for binary in "$agent" "target/$TARGET/release/omswatch" "target/$TARGET/release/omswatch-collector"; do

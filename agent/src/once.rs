@@ -61,7 +61,7 @@ pub fn diagnose_one(report: &NodeReport) -> Diagnosis {
     diagnose(&Snapshot {
         now_unix_ms: now,
         nodes: vec![NodeObservation {
-            report: report.clone(),
+            report: report.clone().into(),
             received_at_unix_ms: now,
         }],
         regions,

@@ -269,10 +269,11 @@ pub async fn client(connection: &Connection, timeout: Duration) -> anyhow::Resul
         endpoint = endpoint.tls_config(files.client_config()?)?;
     }
     let channel = endpoint.connect().await?;
-    Ok(QueryClient::with_interceptor(
-        channel,
-        connection.auth.clone(),
-    ))
+    // A large cluster's status is legitimately larger than tonic's 4 MiB default.
+    Ok(
+        QueryClient::with_interceptor(channel, connection.auth.clone())
+            .max_decoding_message_size(omswatch_common::proto::MAX_ANSWER_BYTES),
+    )
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use omswatch_cli::connect::{ConnectArgs, Connection, client};
 use omswatch_cli::failure;
 use omswatch_cli::history;
 use omswatch_cli::restart;
+use omswatch_cli::views::table::Rows;
 use omswatch_cli::views::{self, Format};
 use omswatch_common::proto::v1::{Bundle, BundleRequest, ForgetNodeRequest, StatusRequest};
 use omswatch_common::telemetry::chain;
@@ -61,6 +62,10 @@ enum Command {
         /// Give up on the collector after this long.
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
         timeout: Duration,
+        /// In the table, every node and every problem in full: above 50 nodes the table
+        /// otherwise gives the count per state, the first problems and the nodes not ONLINE.
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         connect: ConnectArgs,
     },
@@ -238,7 +243,11 @@ async fn main() -> ExitCode {
             connect,
             format,
             timeout,
-        } => status(&connect, format, timeout).await,
+            all,
+        } => {
+            let rows = if all { Rows::All } else { Rows::Auto };
+            status(&connect, format, timeout, rows).await
+        }
         Command::Check {
             oms_configs,
             format,
@@ -334,7 +343,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn status(connect: &ConnectArgs, format: Format, timeout: Duration) -> ExitCode {
+async fn status(connect: &ConnectArgs, format: Format, timeout: Duration, rows: Rows) -> ExitCode {
     let connection = match connection(connect) {
         Ok(c) => c,
         Err(code) => return code,
@@ -352,7 +361,7 @@ async fn status(connect: &ConnectArgs, format: Format, timeout: Duration) -> Exi
         }
     };
     match format {
-        Format::Table => print!("{}", views::table::render(&status, collector)),
+        Format::Table => print!("{}", views::table::render_rows(&status, collector, rows)),
         Format::Json => print!("{}", status_json::document(&status)),
     }
     ExitCode::from(views::exit_code(&status))

@@ -55,7 +55,7 @@ fn report(i: usize) -> NodeReport {
 fn nodes(n: usize, round: usize) -> Vec<NodeObservation> {
     (0..n)
         .map(|i| NodeObservation {
-            report: report(i),
+            report: report(i).into(),
             received_at_unix_ms: 1_800_000_000_000 + round as i64,
         })
         .collect()

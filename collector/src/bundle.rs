@@ -9,7 +9,11 @@ use omswatch_common::snapshot::{MetaDbView, RegionInput, Snapshot};
 pub fn bundle(snapshot: &Snapshot, status: pb::ClusterStatus) -> pb::Bundle {
     pb::Bundle {
         status: Some(status),
-        reports: snapshot.nodes.iter().map(|n| n.report.clone()).collect(),
+        reports: snapshot
+            .nodes
+            .iter()
+            .map(|n| pb::NodeReport::clone(&n.report))
+            .collect(),
         regions: snapshot.regions.iter().map(region_rows).collect(),
         generated_at_unix_ms: snapshot.now_unix_ms,
     }

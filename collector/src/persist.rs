@@ -54,7 +54,7 @@ pub fn load(path: &Path) -> Result<Vec<NodeObservation>, PersistError> {
         .into_iter()
         .filter_map(|n| {
             Some(NodeObservation {
-                report: n.report?,
+                report: n.report?.into(),
                 received_at_unix_ms: n.received_at_unix_ms,
             })
         })
@@ -67,7 +67,7 @@ pub fn save(path: &Path, nodes: &[NodeObservation]) -> Result<(), PersistError> 
         nodes: nodes
             .iter()
             .map(|n| StoredNode {
-                report: Some(n.report.clone()),
+                report: Some(omswatch_common::proto::v1::NodeReport::clone(&n.report)),
                 received_at_unix_ms: n.received_at_unix_ms,
             })
             .collect(),
@@ -104,7 +104,8 @@ mod tests {
                 node: "n1".into(),
                 seq: 7,
                 ..Default::default()
-            },
+            }
+            .into(),
             received_at_unix_ms: 1234,
         }];
         save(&path, &nodes).expect("save");

@@ -69,12 +69,22 @@ pub async fn run(
         let Ok(snapshot) = state.snapshot().await else {
             return;
         };
-        let diagnosis = diagnose(&snapshot);
-        previous = log_changes(previous, &diagnosis.findings);
-        if timeline.recording() {
-            alerts.publish(&snapshot, &diagnosis, &|f| timeline.since(f));
-        }
-        timeline.observe(Observation::of(&snapshot, &diagnosis));
+        // At 10,000 nodes a diagnosis takes tens of milliseconds: on a blocking thread, so
+        // the runtime's workers keep acking reports meanwhile.
+        let (timeline, alerts) = (timeline.clone(), alerts.clone());
+        let judged = tokio::task::spawn_blocking(move || {
+            let diagnosis = diagnose(&snapshot);
+            let current = log_changes(previous, &diagnosis.findings);
+            if timeline.recording() {
+                alerts.publish(&snapshot, &diagnosis, &|f| timeline.since(f));
+            }
+            timeline.observe(Observation::of(&snapshot, &diagnosis));
+            current
+        });
+        let Ok(current) = judged.await else {
+            return; // the runtime is shutting down.
+        };
+        previous = current;
     }
 }
 

@@ -104,6 +104,19 @@ impl QueryService {
         }
     }
 
+    /// The current status, diagnosed on a blocking thread (tens of milliseconds at 10,000
+    /// nodes, which would otherwise hold up a worker that acks reports).
+    pub async fn status(&self) -> Result<(Snapshot, ClusterStatus), Status> {
+        let snapshot = self.snapshot().await?;
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let status = this.status_of(&snapshot);
+            (snapshot, status)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("the diagnosis failed: {e}")))
+    }
+
     async fn snapshot(&self) -> Result<Snapshot, Status> {
         self.state
             .snapshot()
@@ -124,8 +137,8 @@ impl Query for QueryService {
             .operator(&request)
             .map_err(|e| auth::refuse(&peer, "status", e))?;
         tracing::debug!(%peer, %operator, "status query");
-        let snapshot = self.snapshot().await?;
-        Ok(Response::new(self.status_of(&snapshot)))
+        let (_, status) = self.status().await?;
+        Ok(Response::new(status))
     }
 
     async fn get_history(
@@ -151,8 +164,7 @@ impl Query for QueryService {
             .operator(&request)
             .map_err(|e| auth::refuse(&peer, "bundle", e))?;
         tracing::info!(%peer, %operator, "support bundle requested");
-        let snapshot = self.snapshot().await?;
-        let status = self.status_of(&snapshot);
+        let (snapshot, status) = self.status().await?;
         Ok(Response::new(bundle::bundle(&snapshot, status)))
     }
 

@@ -3,11 +3,13 @@
 //! and every snapshot is consistent.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use omswatch_common::proto::v1::NodeReport;
 use omswatch_common::snapshot::{NodeObservation, RegionInput, Scope, Snapshot, Thresholds};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::store::refresh::Refresh;
 use crate::store::writer::ReportSink;
 
 /// The aggregator has stopped (the collector is shutting down).
@@ -33,7 +35,7 @@ pub enum Forgotten {
 }
 
 enum Command {
-    Report(Box<NodeReport>),
+    Report(Arc<NodeReport>),
     Forget(String, oneshot::Sender<Forgotten>),
     Regions(Vec<RegionInput>),
     Snapshot(oneshot::Sender<Snapshot>),
@@ -49,7 +51,7 @@ impl StateHandle {
     /// Stores a node's latest report, stamped with the collector's clock.
     pub async fn report(&self, report: NodeReport) -> Result<(), StateGone> {
         self.tx
-            .send(Command::Report(Box::new(report)))
+            .send(Command::Report(Arc::new(report)))
             .await
             .map_err(|_| StateGone)
     }
@@ -83,9 +85,10 @@ impl StateHandle {
     }
 }
 
-/// Starts the aggregator with `restored` nodes (from the store); every report
-/// and forgotten node is also handed to `sink` (the store's writer, which never
-/// makes the aggregator wait). It ends when every handle is dropped.
+/// Starts the aggregator with `restored` nodes (from the store); every report that
+/// changed (or is due for a refresh, see [`Refresh`]) and every forgotten node is also
+/// handed to `sink` (the store's writer, which never makes the aggregator wait). It ends
+/// when every handle is dropped.
 pub fn spawn(
     thresholds: Thresholds,
     restored: Vec<NodeObservation>,
@@ -98,23 +101,35 @@ pub fn spawn(
             .map(|n| (n.report.node.clone(), n))
             .collect();
         let mut regions: Vec<RegionInput> = Vec::new();
+        // A restored node has no record here: its first report after a restart is written.
+        let mut refresh = Refresh::default();
         while let Some(command) = rx.recv().await {
             match command {
                 Command::Report(report) => {
                     let observation = NodeObservation {
-                        report: *report,
+                        report,
                         received_at_unix_ms: omswatch_common::telemetry::now_unix_ms(),
                     };
-                    if let Some(sink) = &sink {
+                    let previous = nodes.get(&observation.report.node);
+                    if let Some(sink) = &sink
+                        && refresh.due(&observation, previous)
+                    {
                         sink.save(&observation);
                     }
-                    nodes.insert(observation.report.node.clone(), observation);
+                    // The node's name is allocated once, when it first reports.
+                    match nodes.get_mut(&observation.report.node) {
+                        Some(known) => *known = observation,
+                        None => {
+                            nodes.insert(observation.report.node.clone(), observation);
+                        }
+                    }
                 }
                 Command::Regions(new) => regions = new,
                 Command::Forget(name, reply) => {
                     let outcome = forget(&mut nodes, &name, thresholds.silent_intervals);
                     if let (Some(sink), Forgotten::Removed { .. }) = (&sink, &outcome) {
                         sink.forget(&name);
+                        refresh.forget(&name);
                     }
                     let _ = reply.send(outcome);
                 }
@@ -167,7 +182,8 @@ mod tests {
                 node: name.into(),
                 interval_ms: 1000,
                 ..Default::default()
-            },
+            }
+            .into(),
             received_at_unix_ms,
         }
     }

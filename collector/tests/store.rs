@@ -276,7 +276,8 @@ fn observation(node: &str, at: i64) -> NodeObservation {
             interval_ms: 1000,
             seq: 1,
             ..Default::default()
-        },
+        }
+        .into(),
         received_at_unix_ms: at,
     }
 }
@@ -302,7 +303,7 @@ async fn reports_are_written_within_a_second_and_forgotten_nodes_removed() {
         }
         tokio::time::sleep(writer::FLUSH_DELAY * 4).await;
         let names = |nodes: Vec<NodeObservation>| -> Vec<String> {
-            nodes.into_iter().map(|n| n.report.node).collect()
+            nodes.into_iter().map(|n| n.report.node.clone()).collect()
         };
         assert_eq!(
             names(store.load_nodes().await.expect("load")),

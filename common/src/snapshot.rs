@@ -3,6 +3,8 @@
 //! The collector's I/O shells fill it (agent reports, parsed config.yaml files,
 //! MetaDB rows); [`crate::diagnose::diagnose`] reads it and does no I/O.
 
+use std::sync::Arc;
+
 use crate::oms_config::{ConfigIssue, RegionConfig};
 use crate::proto::v1::{NodeConfig, NodeReport};
 
@@ -42,10 +44,19 @@ pub enum Scope {
 /// The latest report of one node.
 #[derive(Debug, Clone)]
 pub struct NodeObservation {
-    /// The report as received (validated by ingest).
-    pub report: NodeReport,
+    /// The report as received (validated by ingest), shared: a snapshot, the store's writer
+    /// and the aggregator hold the same report, so a snapshot of 10,000 nodes copies
+    /// pointers, not reports (change one with `Arc::make_mut`).
+    pub report: Arc<NodeReport>,
     /// When the collector received it (collector clock, Unix milliseconds).
     pub received_at_unix_ms: i64,
+}
+
+impl NodeObservation {
+    /// The report to change in place (a copy if a snapshot still shares it).
+    pub fn report_mut(&mut self) -> &mut NodeReport {
+        Arc::make_mut(&mut self.report)
+    }
 }
 
 /// One region: its config.yaml and what its MetaDB said.

@@ -36,6 +36,7 @@ pub mod curl;
 pub mod deployment;
 pub mod elf;
 pub mod host_lock;
+pub mod loadgen;
 pub mod mariadb;
 pub mod netns;
 pub mod ports;

@@ -37,7 +37,8 @@ fn node(name: &str, ip: &str, oms_host_ip: &str, console: &str) -> NodeObservati
                 ..Default::default()
             }),
             ..Default::default()
-        },
+        }
+        .into(),
         received_at_unix_ms: NOW - 1500,
     }
 }

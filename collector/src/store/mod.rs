@@ -18,6 +18,7 @@ pub mod location;
 pub mod lock;
 pub mod outbox;
 pub mod prune;
+pub mod refresh;
 pub mod reports;
 pub mod startup;
 pub mod timeline;

@@ -87,7 +87,7 @@ impl Store {
                     .try_get("received_at_unix_ms")
                     .map_err(|e| e.to_string())?;
                 Ok(NodeObservation {
-                    report,
+                    report: report.into(),
                     received_at_unix_ms,
                 })
             })();
@@ -149,7 +149,7 @@ impl Store {
             .load_nodes()
             .await?
             .into_iter()
-            .map(|n| (n.report.node, n.received_at_unix_ms))
+            .map(|n| (n.report.node.clone(), n.received_at_unix_ms))
             .collect();
         let newer: Vec<(String, NodeWrite)> = nodes
             .into_iter()

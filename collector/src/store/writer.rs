@@ -36,20 +36,26 @@ pub struct ReportSink {
 impl ReportSink {
     /// Keeps `observation` as its node's latest (replacing a pending older one).
     pub fn save(&self, observation: &NodeObservation) {
+        // Shares the report (an `Arc`): no copy of it waits here.
         self.put(
-            observation.report.node.clone(),
+            &observation.report.node,
             NodeWrite::Save(Box::new(observation.clone())),
         );
     }
 
     /// Removes `node` from the store.
     pub fn forget(&self, node: &str) {
-        self.put(node.to_string(), NodeWrite::Forget);
+        self.put(node, NodeWrite::Forget);
     }
 
-    fn put(&self, node: String, write: NodeWrite) {
+    fn put(&self, node: &str, write: NodeWrite) {
         if let Ok(mut pending) = self.pending.lock() {
-            pending.insert(node, write);
+            match pending.get_mut(node) {
+                Some(older) => *older = write,
+                None => {
+                    pending.insert(node.to_string(), write);
+                }
+            }
         }
         self.wake.notify_one();
     }

@@ -52,7 +52,8 @@ pub fn snapshot(n: usize) -> Snapshot {
                         ..Default::default()
                     }),
                     ..Default::default()
-                },
+                }
+                .into(),
                 received_at_unix_ms: NOW - 500,
             }
         })

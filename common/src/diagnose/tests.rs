@@ -58,7 +58,8 @@ fn node(name: &str, oms_ip: Option<&str>, hostname_ips: &[&str]) -> NodeObservat
                 ..Default::default()
             }),
             ..Default::default()
-        },
+        }
+        .into(),
         received_at_unix_ms: NOW - 1_000,
     }
 }

@@ -105,7 +105,7 @@ pub fn check(report: &NodeReport) -> Result<(), Violation> {
             MAX_PROGRAMS,
         )?;
         for (i, program) in policy.programs.iter().enumerate() {
-            label(&format!("restart_policy.programs[{i}]"), program)?;
+            label(|| format!("restart_policy.programs[{i}]"), program)?;
         }
     }
     Ok(())
@@ -151,11 +151,11 @@ fn check_identity(id: &Identity) -> Result<(), Violation> {
 fn ips(field: &str, list: &[String]) -> Result<(), Violation> {
     count(field, list.len(), MAX_IPS)?;
     for (i, ip) in list.iter().enumerate() {
-        let field = format!("{field}[{i}]");
-        len(&field, ip, MAX_IP)?;
+        let field = || format!("{field}[{i}]");
+        len(field, ip, MAX_IP)?;
         if ip.trim().parse::<IpAddr>().is_err() {
             return Err(Violation::NotAnIp {
-                field,
+                field: field(),
                 value: shown(ip),
             });
         }
@@ -168,13 +168,13 @@ fn check_supervisor(s: &SupervisorStatus) -> Result<(), Violation> {
     len("supervisor.source", &s.source, MAX_TEXT)?;
     count("supervisor.programs", s.programs.len(), MAX_PROGRAMS)?;
     for (i, p) in s.programs.iter().enumerate() {
-        let field = |name: &str| format!("supervisor.programs[{i}].{name}");
-        label(&field("name"), &p.name)?;
-        label(&field("group"), &p.group)?;
-        label(&field("state"), &p.state)?;
-        len(&field("spawn_error"), &p.spawn_error, MAX_TEXT)?;
-        len(&field("description"), &p.description, MAX_TEXT)?;
-        len(&field("config_file"), &p.config_file, MAX_TEXT)?;
+        let field = |name: &'static str| move || format!("supervisor.programs[{i}].{name}");
+        label(field("name"), &p.name)?;
+        label(field("group"), &p.group)?;
+        label(field("state"), &p.state)?;
+        len(field("spawn_error"), &p.spawn_error, MAX_TEXT)?;
+        len(field("description"), &p.description, MAX_TEXT)?;
+        len(field("config_file"), &p.config_file, MAX_TEXT)?;
     }
     Ok(())
 }
@@ -193,12 +193,12 @@ fn check_config(c: &NodeConfig) -> Result<(), Violation> {
     count("config.lines", c.lines.len(), MAX_CONFIG_LINES)?;
     for (key, value) in &c.values {
         label("config.values key", key)?;
-        len(&format!("config.values[{}]", shown(key)), value, MAX_TEXT)?;
+        len(|| format!("config.values[{}]", shown(key)), value, MAX_TEXT)?;
     }
     for (key, digest) in &c.secret_digests {
         label("config.secret_digests key", key)?;
         len(
-            &format!("config.secret_digests[{}]", shown(key)),
+            || format!("config.secret_digests[{}]", shown(key)),
             digest,
             MAX_LABEL,
         )?;
@@ -212,9 +212,13 @@ fn check_resources(r: &Resources) -> Result<(), Violation> {
     len("resources.error", &r.error, MAX_TEXT)?;
     count("resources.disks", r.disks.len(), MAX_DISKS)?;
     for (i, disk) in r.disks.iter().enumerate() {
-        len(&format!("resources.disks[{i}].path"), &disk.path, MAX_TEXT)?;
         len(
-            &format!("resources.disks[{i}].error"),
+            || format!("resources.disks[{i}].path"),
+            &disk.path,
+            MAX_TEXT,
+        )?;
+        len(
+            || format!("resources.disks[{i}].error"),
             &disk.error,
             MAX_TEXT,
         )?;
@@ -222,16 +226,34 @@ fn check_resources(r: &Resources) -> Result<(), Violation> {
     Ok(())
 }
 
+/// A field's name in a refusal. Built only when a report is refused, so that checking an
+/// accepted report allocates nothing: a literal, or a closure for an indexed field.
+trait Field: Copy {
+    fn name(self) -> String;
+}
+
+impl Field for &str {
+    fn name(self) -> String {
+        self.to_string()
+    }
+}
+
+impl<F: Fn() -> String + Copy> Field for F {
+    fn name(self) -> String {
+        self()
+    }
+}
+
 /// A short, printable label.
-fn label(field: &str, value: &str) -> Result<(), Violation> {
+fn label(field: impl Field, value: &str) -> Result<(), Violation> {
     len(field, value, MAX_LABEL)?;
     printable(field, value)
 }
 
-fn len(field: &str, value: &str, limit: usize) -> Result<(), Violation> {
+fn len(field: impl Field, value: &str, limit: usize) -> Result<(), Violation> {
     if value.len() > limit {
         return Err(Violation::TooLong {
-            field: field.to_string(),
+            field: field.name(),
             len: value.len(),
             limit,
         });
@@ -239,10 +261,14 @@ fn len(field: &str, value: &str, limit: usize) -> Result<(), Violation> {
     Ok(())
 }
 
-fn printable(field: &str, value: &str) -> Result<(), Violation> {
-    if value.chars().any(char::is_control) {
+fn printable(field: impl Field, value: &str) -> Result<(), Violation> {
+    // Bytes, not chars: ASCII controls are single bytes; C1 controls (U+0080..U+009F) are
+    // 0xC2 0x80..0x9F in UTF-8, so only values with such a lead byte are decoded.
+    if value.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2)
+        && value.chars().any(char::is_control)
+    {
         return Err(Violation::NotPrintable {
-            field: field.to_string(),
+            field: field.name(),
             value: shown(value),
         });
     }
@@ -252,7 +278,7 @@ fn printable(field: &str, value: &str) -> Result<(), Violation> {
 fn count(field: &str, count: usize, limit: usize) -> Result<(), Violation> {
     if count > limit {
         return Err(Violation::TooMany {
-            field: field.to_string(),
+            field: field.name(),
             count,
             limit,
         });

@@ -31,6 +31,7 @@ impl Cluster {
             .await
             .with_context(|| format!("connecting to {}", self.collector_url))?;
         let status = QueryClient::new(channel)
+            .max_decoding_message_size(omswatch_common::proto::MAX_ANSWER_BYTES)
             .get_status(StatusRequest {})
             .await?
             .into_inner();

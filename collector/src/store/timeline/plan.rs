@@ -2,7 +2,7 @@
 //! against what the store holds as active, as a list of transitions. Pure, so
 //! the rules are unit-tested without a database.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use omswatch_common::diagnose::Diagnosis;
 use omswatch_common::findings::Finding;
@@ -166,9 +166,11 @@ pub fn plan(
         .collect();
     cleared.sort_by(|a, b| a.record.id.cmp(&b.record.id));
     out.extend(cleared.into_iter().cloned().map(Transition::Clear));
+    // Sets, not scans: at 10,000 nodes a scan per finding or per node is quadratic.
     let mut raised: Vec<&FindingRecord> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for f in &now.findings {
-        if !active.contains_key(&f.id) && !raised.iter().any(|r| r.id == f.id) {
+        if !active.contains_key(&f.id) && seen.insert(f.id.as_str()) {
             raised.push(f);
         }
     }
@@ -184,9 +186,10 @@ pub fn plan(
             });
         }
     }
+    let present: HashSet<&str> = now.nodes.iter().map(|v| v.name.as_str()).collect();
     let mut gone: Vec<&String> = states
         .keys()
-        .filter(|n| !now.nodes.iter().any(|v| &v.name == *n))
+        .filter(|n| !present.contains(n.as_str()))
         .collect();
     gone.sort();
     out.extend(gone.into_iter().cloned().map(Transition::NodeGone));

@@ -17,7 +17,11 @@ pub(super) type FoldCase = (
 );
 
 pub(super) fn id_of(s: &mut Snapshot, node: usize) -> &mut Identity {
-    s.nodes[node].report.identity.as_mut().expect("identity")
+    s.nodes[node]
+        .report_mut()
+        .identity
+        .as_mut()
+        .expect("identity")
 }
 
 pub(super) fn set_oms_ip(s: &mut Snapshot, node: usize, ip: &str) {
@@ -64,7 +68,7 @@ pub(super) fn no_heartbeat(s: &mut Snapshot, ip: &str) {
 
 pub(super) fn stop(s: &mut Snapshot, node: usize, program: &str) {
     let sup = s.nodes[node]
-        .report
+        .report_mut()
         .supervisor
         .as_mut()
         .expect("supervisor");
@@ -74,7 +78,7 @@ pub(super) fn stop(s: &mut Snapshot, node: usize, program: &str) {
 }
 
 pub(super) fn health(s: &mut Snapshot, node: usize, healthy: bool, docker_init_ran: bool) {
-    s.nodes[node].report.health = Some(OmsHealth {
+    s.nodes[node].report_mut().health = Some(OmsHealth {
         url: "http://127.0.0.1:8089/oms/health".into(),
         reachable: true,
         http_status: if healthy { 200 } else { 502 },
@@ -91,7 +95,7 @@ pub(super) fn health(s: &mut Snapshot, node: usize, healthy: bool, docker_init_r
 }
 
 pub(super) fn unreachable_supervisor(s: &mut Snapshot, node: usize) {
-    s.nodes[node].report.supervisor = Some(SupervisorStatus {
+    s.nodes[node].report_mut().supervisor = Some(SupervisorStatus {
         reachable: false,
         error: "connection refused".into(),
         ..Default::default()

@@ -78,7 +78,7 @@ pub(super) const TWO_REGION_CASES: &[FoldCase] = &[
         "sh's config.yaml unreadable: a node of hz is hz's problem",
         |s| {
             set_config(s, 1, "sh.yaml", "cm_nodes: [");
-            s.nodes[2].report.region = "hz".into();
+            s.nodes[2].report_mut().region = "hz".into();
         },
         &[
             ("CONFIG_INVALID/sh.yaml/cm_nodes", None),

@@ -42,11 +42,16 @@ fn later(mut s: Snapshot) -> Snapshot {
     s.now_unix_ms = s.now_unix_ms.saturating_add(LATER);
     for n in &mut s.nodes {
         n.received_at_unix_ms = n.received_at_unix_ms.saturating_add(LATER);
-        if let Some(r) = n.report.resources.as_mut().filter(|r| r.clock_unix_ms > 0) {
+        if let Some(r) = n
+            .report_mut()
+            .resources
+            .as_mut()
+            .filter(|r| r.clock_unix_ms > 0)
+        {
             r.clock_unix_ms = r.clock_unix_ms.saturating_add(LATER);
         }
         for p in n
-            .report
+            .report_mut()
             .supervisor
             .iter_mut()
             .flat_map(|s| s.programs.iter_mut())
@@ -145,7 +150,12 @@ fn find<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
 #[test]
 fn a_guess_says_probably_and_a_sure_link_does_not() {
     let mut s = healthy();
-    s.nodes[1].report.identity.as_mut().expect("id").oms_host_ip = Some("10.0.0.11".into());
+    s.nodes[1]
+        .report_mut()
+        .identity
+        .as_mut()
+        .expect("id")
+        .oms_host_ip = Some("10.0.0.11".into());
     metadb(&mut s).heartbeats.as_mut().expect("rows").pop();
     let findings = diagnose(&s).findings;
     let missing = find(&findings, "HEARTBEAT_MISSING/10.0.0.12");
@@ -217,8 +227,14 @@ fn pair(id: &str, by: Option<&str>) -> (String, Option<String>) {
 /// n1: oms_console stopped, health failing, docker_init.sh not run.
 fn stopped_unhealthy(docker_init_ran: bool) -> Snapshot {
     let mut s = healthy();
-    s.nodes[0].report.supervisor.as_mut().expect("sup").programs[1].state = "STOPPED".into();
-    s.nodes[0].report.health = Some(OmsHealth {
+    s.nodes[0]
+        .report_mut()
+        .supervisor
+        .as_mut()
+        .expect("sup")
+        .programs[1]
+        .state = "STOPPED".into();
+    s.nodes[0].report_mut().health = Some(OmsHealth {
         url: "http://127.0.0.1:8089/oms/health".into(),
         error: "HTTP 502".into(),
         docker_init_ran,
@@ -276,7 +292,7 @@ fn findings_of_one_code_explaining_each_other_keep_the_first_as_root() {
         available_bytes: 1,
         error: String::new(),
     };
-    s.nodes[0].report.resources = Some(Resources {
+    s.nodes[0].report_mut().resources = Some(Resources {
         disks: vec![disk("/home/ds/store"), disk("/home/admin/logs")],
         ..Default::default()
     });

@@ -21,7 +21,7 @@ pub(super) const CASES: &[Case] = &[
         |s| {
             add_host(s, host("10.0.0.99", "OFFLINE"));
             s.nodes[1]
-                .report
+                .report_mut()
                 .identity
                 .as_mut()
                 .expect("id")

@@ -10,7 +10,7 @@ const IPS: [&str; 2] = ["10.0.0.11", "10.0.0.12"];
 
 /// Node `i` reports `text` as its config.yaml.
 fn node_config(s: &mut Snapshot, i: usize, text: &str) {
-    s.nodes[i].report.config = Some(summarize(PATH, text));
+    s.nodes[i].report_mut().config = Some(summarize(PATH, text));
 }
 
 /// Every node reports the collector's file; the collector's copy is summarised.
@@ -27,7 +27,7 @@ pub(super) const CASES: &[Case] = &[
     (
         "node config unreadable",
         |s| {
-            s.nodes[0].report.config = Some(NodeConfig {
+            s.nodes[0].report_mut().config = Some(NodeConfig {
                 path: PATH.into(),
                 error: "No such file or directory".into(),
                 ..Default::default()
@@ -39,7 +39,7 @@ pub(super) const CASES: &[Case] = &[
         "an unreadable node config is not also drift",
         |s| {
             same_configs(s);
-            s.nodes[1].report.config = Some(summarize(PATH, "cm_nodes: [\n"));
+            s.nodes[1].report_mut().config = Some(summarize(PATH, "cm_nodes: [\n"));
         },
         &[(Code::NodeConfigUnreadable, &["n2"])],
     ),

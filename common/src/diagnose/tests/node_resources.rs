@@ -5,7 +5,7 @@ use super::*;
 use crate::proto::v1::{DiskUsage, OmsHealth, Resources};
 
 fn resources(s: &mut Snapshot, r: Resources) {
-    s.nodes[0].report.resources = Some(r);
+    s.nodes[0].report_mut().resources = Some(r);
 }
 
 fn cores(load5: f64) -> Resources {
@@ -51,7 +51,7 @@ fn clocks(s: &mut Snapshot, db_ahead_ms: i64, node_ahead_ms: i64) {
 }
 
 fn health(s: &mut Snapshot, healthy: bool, docker_init_ran: bool, probed: bool) {
-    s.nodes[0].report.health = Some(OmsHealth {
+    s.nodes[0].report_mut().health = Some(OmsHealth {
         url: "http://127.0.0.1:8089/oms/health".into(),
         reachable: true,
         http_status: if healthy { 200 } else { 503 },
@@ -68,7 +68,12 @@ fn health(s: &mut Snapshot, healthy: bool, docker_init_ran: bool, probed: bool) 
 }
 
 fn stopped(s: &mut Snapshot, state: &str, autostart: Option<bool>) {
-    let p = &mut s.nodes[0].report.supervisor.as_mut().expect("sup").programs[1];
+    let p = &mut s.nodes[0]
+        .report_mut()
+        .supervisor
+        .as_mut()
+        .expect("sup")
+        .programs[1];
     p.state = state.into();
     p.autostart = autostart;
     p.config_file = "/etc/supervisor/conf.d/oms.ini".into();
@@ -231,7 +236,13 @@ fn autostart_false_explains_why_it_stays_stopped() {
             && remedy.contains("`supervisorctl update`"),
         "{remedy}"
     );
-    s.nodes[0].report.supervisor.as_mut().expect("sup").programs[1].config_file = String::new();
+    s.nodes[0]
+        .report_mut()
+        .supervisor
+        .as_mut()
+        .expect("sup")
+        .programs[1]
+        .config_file = String::new();
     let remedy = finding(&s, Code::ComponentNotRunning).remedy();
     assert!(
         remedy.contains("in its [program:oms_console] section"),

@@ -8,7 +8,12 @@ pub(super) const CASES: &[Case] = &[
     (
         "duplicate ip",
         |s| {
-            s.nodes[1].report.identity.as_mut().expect("id").oms_host_ip = Some("10.0.0.11".into());
+            s.nodes[1]
+                .report_mut()
+                .identity
+                .as_mut()
+                .expect("id")
+                .oms_host_ip = Some("10.0.0.11".into());
         },
         &[
             (Code::DuplicateOmsHostIp, &["n1", "n2"]),
@@ -18,7 +23,14 @@ pub(super) const CASES: &[Case] = &[
     ),
     (
         "missing ip",
-        |s| s.nodes[1].report.identity.as_mut().expect("id").oms_host_ip = Some("  ".into()),
+        |s| {
+            s.nodes[1]
+                .report_mut()
+                .identity
+                .as_mut()
+                .expect("id")
+                .oms_host_ip = Some("  ".into())
+        },
         &[
             (Code::OmsHostIpMissing, &["n2"]),
             (Code::CmNodeNotReporting, &["n2"]),
@@ -28,7 +40,7 @@ pub(super) const CASES: &[Case] = &[
         "mismatch",
         |s| {
             s.nodes[1]
-                .report
+                .report_mut()
                 .identity
                 .as_mut()
                 .expect("id")
@@ -104,22 +116,33 @@ pub(super) const CASES: &[Case] = &[
     (
         "component stopped",
         |s| {
-            s.nodes[0].report.supervisor.as_mut().expect("sup").programs[1].state = "STOPPED".into()
+            s.nodes[0]
+                .report_mut()
+                .supervisor
+                .as_mut()
+                .expect("sup")
+                .programs[1]
+                .state = "STOPPED".into()
         },
         &[(Code::ComponentNotRunning, &["n1"])],
     ),
     (
         "starting is not flagged",
         |s| {
-            s.nodes[0].report.supervisor.as_mut().expect("sup").programs[1].state =
-                "STARTING".into()
+            s.nodes[0]
+                .report_mut()
+                .supervisor
+                .as_mut()
+                .expect("sup")
+                .programs[1]
+                .state = "STARTING".into()
         },
         &[],
     ),
     (
         "supervisor unreachable",
         |s| {
-            s.nodes[0].report.supervisor = Some(SupervisorStatus {
+            s.nodes[0].report_mut().supervisor = Some(SupervisorStatus {
                 reachable: false,
                 error: "no socket".into(),
                 ..Default::default()
@@ -153,9 +176,15 @@ pub(super) const CASES: &[Case] = &[
 #[test]
 fn node_states_follow_findings() {
     let mut s = healthy();
-    s.nodes[0].report.supervisor.as_mut().expect("sup").programs[1].state = "FATAL".into();
+    s.nodes[0]
+        .report_mut()
+        .supervisor
+        .as_mut()
+        .expect("sup")
+        .programs[1]
+        .state = "FATAL".into();
     s.nodes[1]
-        .report
+        .report_mut()
         .identity
         .as_mut()
         .expect("id")
@@ -171,7 +200,13 @@ fn node_states_follow_findings() {
 #[test]
 fn remedies_are_filled() {
     let mut s = healthy();
-    s.nodes[0].report.supervisor.as_mut().expect("sup").programs[1].state = "STOPPED".into();
+    s.nodes[0]
+        .report_mut()
+        .supervisor
+        .as_mut()
+        .expect("sup")
+        .programs[1]
+        .state = "STOPPED".into();
     let f = &diagnose(&s).findings[0];
     assert!(
         f.remedy().contains("supervisorctl restart oms_console"),

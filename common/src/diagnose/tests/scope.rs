@@ -84,7 +84,7 @@ fn each_scope_leaves_out_what_it_cannot_see() {
 fn one_node() -> Snapshot {
     let mut n2 = node("n2", Some("10.0.0.11"), &["10.0.0.12"]);
     n2.received_at_unix_ms = NOW;
-    if let Some(sup) = n2.report.supervisor.as_mut() {
+    if let Some(sup) = n2.report_mut().supervisor.as_mut() {
         sup.programs[3] = program("oms_drc_supervisor", "STOPPED");
     }
     let text =

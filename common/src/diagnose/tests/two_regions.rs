@@ -49,7 +49,7 @@ pub(super) fn healthy() -> Snapshot {
         node("n3", Some(SH[0]), &[SH[0]]),
     ];
     for (n, region) in nodes.iter_mut().zip(["hz", "hz", "sh"]) {
-        n.report.region = region.into();
+        n.report_mut().region = region.into();
     }
     Snapshot {
         now_unix_ms: NOW,
@@ -73,7 +73,7 @@ pub(super) const CASES: &[Case] = &[
     ("two healthy regions", |_| {}, &[]),
     (
         "a node of sh whose ip only hz lists",
-        |s| s.nodes[1].report.region = "sh".into(),
+        |s| s.nodes[1].report_mut().region = "sh".into(),
         &[
             (Code::NodeNotInCmNodes, &["n2"]),
             (Code::CmNodeNotReporting, &["n2"]),
@@ -130,7 +130,7 @@ pub(super) const CASES: &[Case] = &[
 #[test]
 fn findings_name_the_right_region() {
     let mut s = healthy();
-    s.nodes[1].report.region = "sh".into();
+    s.nodes[1].report_mut().region = "sh".into();
     let f = finding(&s, Code::NodeNotInCmNodes);
     assert_eq!(f.evidence["file"], "sh.yaml");
     assert_eq!(
