@@ -47,7 +47,7 @@ pub async fn metrics(State(context): State<HttpContext>, headers: HeaderMap) -> 
 
 /// Runs `view` (a diagnosis and its rendering: tens of milliseconds at 10,000 nodes) on a
 /// blocking thread, so the runtime's workers keep acking reports meanwhile.
-async fn off_the_workers<T: Send + 'static>(
+pub(crate) async fn off_the_workers<T: Send + 'static>(
     view: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Response> {
     tokio::task::spawn_blocking(view)
