@@ -23,6 +23,11 @@ finish() {
 }
 trap finish EXIT
 
+# The scale test holds 10,000 gRPC streams in one process (tests/tests/scale.rs): raise the
+# open-files limit as root may (the hard limit too), or to the hard limit at least.
+ulimit -Hn 65536 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
