@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "remediation events: actor, program, result, duration, reason, request id",
         include_str!("migrations/0003_remediation.sql"),
     ),
+    (
+        4,
+        "pair: a dedupe key on timeline events, so a late collector does not echo a change",
+        include_str!("migrations/0004_pair.sql"),
+    ),
 ];
 
 /// The embedded migrations, as sqlx reads them.
