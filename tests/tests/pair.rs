@@ -33,7 +33,9 @@ async fn sends_webhooks(cluster: &Cluster, http_url: &str) -> Option<bool> {
         "-H".to_string(),
         format!("Authorization: Bearer {TOKEN}"),
     ];
-    let answer = curl::get(&format!("{http_url}/metrics"), &args).await.ok()?;
+    let answer = curl::get(&format!("{http_url}/metrics"), &args)
+        .await
+        .ok()?;
     let line = answer
         .body
         .lines()
@@ -42,7 +44,11 @@ async fn sends_webhooks(cluster: &Cluster, http_url: &str) -> Option<bool> {
 }
 
 /// Waits until exactly the collector at `want` of `urls` holds the lease; `None` = either.
-async fn wait_holder(cluster: &Cluster, urls: [&str; 2], want: Option<usize>) -> anyhow::Result<usize> {
+async fn wait_holder(
+    cluster: &Cluster,
+    urls: [&str; 2],
+    want: Option<usize>,
+) -> anyhow::Result<usize> {
     let deadline = tokio::time::Instant::now() + LONG;
     while tokio::time::Instant::now() < deadline {
         let held = [
@@ -59,7 +65,10 @@ async fn wait_holder(cluster: &Cluster, urls: [&str; 2], want: Option<usize>) ->
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    bail!("no single webhook sender {want:?} among {urls:?}; logs:\n{}", cluster.logs())
+    bail!(
+        "no single webhook sender {want:?} among {urls:?}; logs:\n{}",
+        cluster.logs()
+    )
 }
 
 fn is(event: &Value, kind: &str) -> bool {
@@ -89,7 +98,9 @@ fn each_change_once(events: &[Value]) -> Result {
         match kind.as_str() {
             "raised" | "cleared" => {
                 let code = e["code"].as_str().unwrap_or_default().to_string();
-                *counts.entry((code.clone(), node.clone(), kind.clone())).or_default() += 1;
+                *counts
+                    .entry((code.clone(), node.clone(), kind.clone()))
+                    .or_default() += 1;
                 let id = e["finding_id"].as_str().unwrap_or_default().to_string();
                 if last_finding.insert(id.clone(), kind.clone()).as_ref() == Some(&kind) {
                     bail!("{id} {kind} twice in a row: {chronological:#?}");
@@ -151,21 +162,31 @@ async fn a_pair_answers_through_a_sigkill_and_records_each_event_once() -> Resul
     }
     cluster.supervisors[1].start_program("oms_console").await?;
     let (_, while_dead) = cluster
-        .wait_at(&both, "the start cleared, one collector dead", LONG, |s, ev| {
-            codes(s).is_empty() && ev.iter().any(|e| is(e, "cleared"))
-        })
+        .wait_at(
+            &both,
+            "the start cleared, one collector dead",
+            LONG,
+            |s, ev| codes(s).is_empty() && ev.iter().any(|e| is(e, "cleared")),
+        )
         .await?;
 
     // Both URLs, the first dead: the live one answers, and stderr says so.
     let (status, run) = cluster.status_at(&both).await?;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(status["nodes"].as_array().map(Vec::len), Some(2), "{status}");
+    assert_eq!(
+        status["nodes"].as_array().map(Vec::len),
+        Some(2),
+        "{status}"
+    );
     assert!(
         run.stderr.contains(&format!("answered by {live}")) && run.stderr.contains(&dead),
         "{run:?}"
     );
     let (_, run) = cluster.history_at(&both).await?;
-    assert!(run.stderr.contains(&format!("answered by {live}")), "{run:?}");
+    assert!(
+        run.stderr.contains(&format!("answered by {live}")),
+        "{run:?}"
+    );
     // The lease moved to the live collector.
     wait_holder(&cluster, [&http[0], &http[1]], Some(1 - holder)).await?;
 
@@ -214,9 +235,15 @@ async fn a_pair_answers_through_a_sigkill_and_records_each_event_once() -> Resul
         *seen.entry(id.to_string()).or_default() += 1;
     }
     let repeated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(repeated.is_empty(), "delivered more than once: {repeated:?}");
+    assert!(
+        repeated.is_empty(),
+        "delivered more than once: {repeated:?}"
+    );
     let (now, _) = cluster.history_at(&live).await?;
     let unknown: Vec<_> = seen.keys().filter(|id| !ids(&now).contains(*id)).collect();
-    assert!(unknown.is_empty(), "delivered, not in the history: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "delivered, not in the history: {unknown:?}"
+    );
     Ok(())
 }

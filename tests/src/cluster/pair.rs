@@ -8,9 +8,9 @@ use anyhow::{Context, bail};
 use tempfile::TempDir;
 use tokio::process::Command;
 
+use super::Cluster;
 use super::launch::{launch_collector, launch_collector_logging};
 use super::remediation::CliRun;
-use super::Cluster;
 use crate::{TestNet, TrackedChild, bin_path, free_port};
 
 /// The second collector of a pair.
@@ -60,7 +60,9 @@ impl Peer {
 impl Cluster {
     /// The pair's second collector; an error when the cluster has none.
     pub fn peer(&self) -> anyhow::Result<&Peer> {
-        self.peer.as_ref().context("the cluster has no second collector (spec.pair)")
+        self.peer
+            .as_ref()
+            .context("the cluster has no second collector (spec.pair)")
     }
 
     /// SIGKILLs the first collector, leaving it down (see [`Cluster::start_collector`]).
@@ -114,7 +116,9 @@ impl Cluster {
 
     /// `omswatch status --format json` of `collectors`, when it answered as JSON.
     pub async fn status_at(&self, collectors: &str) -> anyhow::Result<(serde_json::Value, CliRun)> {
-        let run = self.omswatch_at(collectors, &["status", "--format", "json"]).await?;
+        let run = self
+            .omswatch_at(collectors, &["status", "--format", "json"])
+            .await?;
         let doc = serde_json::from_str(&run.stdout)
             .with_context(|| format!("status is not JSON: {run:?}"))?;
         Ok((doc, run))
@@ -126,7 +130,10 @@ impl Cluster {
         collectors: &str,
     ) -> anyhow::Result<(Vec<serde_json::Value>, CliRun)> {
         let run = self
-            .omswatch_at(collectors, &["history", "--format", "json", "--limit", "5000"])
+            .omswatch_at(
+                collectors,
+                &["history", "--format", "json", "--limit", "5000"],
+            )
             .await?;
         if run.code != 0 {
             bail!("omswatch history exited {}: {run:?}", run.code);
@@ -147,7 +154,10 @@ impl Cluster {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut last = String::from("(no answer)");
         while tokio::time::Instant::now() < deadline {
-            match (self.status_at(collectors).await, self.history_at(collectors).await) {
+            match (
+                self.status_at(collectors).await,
+                self.history_at(collectors).await,
+            ) {
                 (Ok((status, _)), Ok((events, _))) if done(&status, &events) => {
                     return Ok((status, events));
                 }
@@ -166,9 +176,12 @@ impl Cluster {
         let Some(peer) = &self.peer else {
             return Ok(());
         };
-        self.wait_at(&peer.url, "every agent reported", Duration::from_secs(60), |s, _| {
-            s["nodes"].as_array().is_some_and(|n| n.len() == expected)
-        })
+        self.wait_at(
+            &peer.url,
+            "every agent reported",
+            Duration::from_secs(60),
+            |s, _| s["nodes"].as_array().is_some_and(|n| n.len() == expected),
+        )
         .await
         .map(|_| ())
     }
