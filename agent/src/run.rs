@@ -241,10 +241,10 @@ async fn report_until_ended(
                     ));
                 }
                 let probed = slot.borrow_and_update().clone();
-                if let Some(probed) = probed {
-                    if let Err(ended) = send_if_due(schedule, &tx, &mut sent, probed) {
-                        return ended;
-                    }
+                if let Some(Err(ended)) =
+                    probed.map(|probed| send_if_due(schedule, &tx, &mut sent, probed))
+                {
+                    return ended;
                 }
             }
         }

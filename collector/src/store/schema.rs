@@ -65,35 +65,38 @@ const MIGRATION_LOCK_WAIT_S: i64 = 120;
 /// lock: two collectors of a pair started together on an empty store would otherwise run
 /// the same migration at once (sqlx's own lock, `GET_LOCK(name, -1)`, did not keep them
 /// apart on MariaDB: sqlx ignores its result), and the loser would find it "partially
-/// applied" and refuse to start (seen in tests/tests/pair.rs). The lock is held by this connection and released with it.
+/// applied" and refuse to start (seen in tests/tests/pair.rs).
 pub(super) async fn migrate(pool: &AnyPool) -> Result<(), MigrateError> {
     let migrator = Migrator::new(Embedded).await?;
     let mut conn = pool.acquire().await?;
-    let mysql = conn.backend_name().eq_ignore_ascii_case("mysql");
-    if mysql {
-        let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
-            .bind(MIGRATION_LOCK)
-            .bind(MIGRATION_LOCK_WAIT_S)
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap_or_else(|e| {
-                // A database without named locks: migrate unlocked, as before.
-                tracing::debug!(error = %e, "no named lock for the migrations");
-                Some(1)
-            });
-        if got != Some(1) {
-            tracing::warn!(
-                "another collector has been migrating this store for {MIGRATION_LOCK_WAIT_S}s; \
-                 migrating anyway"
-            );
-        }
+    if !conn.backend_name().eq_ignore_ascii_case("mysql") {
+        // SQLite: one collector per file (its flock); give the connection back first.
+        drop(conn);
+        return migrator.run(pool).await;
     }
-    let migrated = migrator.run(&mut *conn).await;
-    if mysql {
-        let _ = sqlx::query("SELECT RELEASE_LOCK(?)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *conn)
-            .await;
+    let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
+        .bind(MIGRATION_LOCK)
+        .bind(MIGRATION_LOCK_WAIT_S)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap_or_else(|e| {
+            // A database without named locks: migrate unlocked, as before.
+            tracing::debug!(error = %e, "no named lock for the migrations");
+            Some(1)
+        });
+    if got != Some(1) {
+        tracing::warn!(
+            "another collector has been migrating this store for {MIGRATION_LOCK_WAIT_S}s; \
+             migrating anyway"
+        );
     }
+    // On the pool, not on `conn`: a migrator borrowing a connection makes a future that
+    // tokio::spawn rejects (not Send for every lifetime). The named lock is the session's of
+    // `conn`, held meanwhile; the pool has connections to spare at start.
+    let migrated = migrator.run(pool).await;
+    let _ = sqlx::query("SELECT RELEASE_LOCK(?)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await;
     migrated
 }
