@@ -45,6 +45,14 @@ async fn stop_start_and_kill(store: StoreKind) -> anyhow::Result<()> {
             codes(s).is_empty()
         })
         .await?;
+    // The timeline records at its ticks: wait until it has seen both nodes ONLINE, else a stop
+    // right after the start shows node 2 first seen DOWN, never ONLINE -> DOWN.
+    cluster
+        .wait_history("both nodes ONLINE in the timeline", |ev| {
+            let online = |e: &&Value| e["kind"] == "node_state" && e["to"] == "ONLINE";
+            ev.iter().filter(online).count() >= 2
+        })
+        .await?;
     cluster.supervisors[1].stop_program("oms_console").await?;
     cluster
         .wait_history("raised and DOWN", |ev| {
