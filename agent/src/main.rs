@@ -42,15 +42,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Examples:
 ///   omswatch-agent --collector https://10.0.0.5:9470 --ca /etc/omswatch/ca.pem \
 ///       --cert /etc/omswatch/node-oms-1.pem --key /etc/omswatch/node-oms-1-key.pem
+///   omswatch-agent --collector https://10.0.0.5:9470,https://10.0.0.6:9470 ...   (a pair)
 ///   omswatch-agent --collector http://127.0.0.1:9470 --insecure   (a trial on one host)
 ///   omswatch-agent --once      (this node's runbook answer, no collector; exit 0/1/2 as `omswatch status`)
 ///   omswatch-agent --once --oms-config /data/oms/config.yaml --disk-path /data/logs --no-health
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None, verbatim_doc_comment)]
 struct Args {
-    /// The collector's URL: https://HOST:9470, or http:// with --insecure.
-    #[arg(long, env = "OMSWATCH_COLLECTOR", value_name = "URL")]
-    collector: Option<String>,
+    /// The collector's URL: https://HOST:9470, or http:// with --insecure. For a pair of
+    /// collectors sharing one store, repeat the flag or comma-separate: the agent keeps one
+    /// stream to each, and a dead collector never delays the reports to the other.
+    #[arg(
+        long = "collector",
+        env = "OMSWATCH_COLLECTOR",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    collectors: Vec<String>,
     /// The CA certificate (PEM) that signed the collector's certificate.
     #[arg(long, env = "OMSWATCH_CA", value_name = "FILE")]
     ca: Option<PathBuf>,
@@ -241,9 +249,12 @@ async fn main() -> anyhow::Result<()> {
     if args.once {
         once::exit(&reporter.build().await, args.format);
     }
-    let collector = args.collector.clone().context(
-        "no collector given: pass --collector https://HOST:9470 (with --ca, --cert, --key) or set OMSWATCH_COLLECTOR",
-    )?;
+    if args.collectors.is_empty() {
+        anyhow::bail!(
+            "no collector given: pass --collector https://HOST:9470 (with --ca, --cert, --key) or set OMSWATCH_COLLECTOR"
+        );
+    }
+    let collectors = omswatch_common::collectors::parse_list(&args.collectors)?;
     let restarts = Restarts::from_flags(
         args.allow_restart,
         args.restart_programs.clone(),
@@ -251,22 +262,34 @@ async fn main() -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!(e))?;
     reporter.restart_policy = Some(restarts.advertised());
-    let schedule = Schedule {
-        transport: transport_for(&collector, &args)?,
-        collector,
-        interval: args.interval,
-        probe_every: args.probe_every,
-        backoff_cap: args.backoff_cap,
-        restarts,
-    };
-    run::endpoint(&schedule).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let tls = matches!(schedule.transport, Transport::Tls(_));
-    let allow_restart = schedule.restarts.policy().allow;
-    let restart_programs = schedule.restarts.policy().programs.join(",");
-    tracing::info!(%node, collector = %schedule.collector, tls, interval = ?args.interval, allow_restart, %restart_programs, "agent starting");
-    run::run(
+    let mut schedules = Vec::with_capacity(collectors.len());
+    for collector in collectors {
+        let schedule = Schedule {
+            transport: transport_for(&collector, &args)?,
+            collector,
+            interval: args.interval,
+            probe_every: args.probe_every,
+            backoff_cap: args.backoff_cap,
+            // Clones share the memory of seen command ids: never run twice.
+            restarts: restarts.clone(),
+        };
+        run::endpoint(&schedule).map_err(|e| anyhow::anyhow!("{e}"))?;
+        schedules.push(schedule);
+    }
+    let tls = schedules
+        .iter()
+        .all(|s| matches!(s.transport, Transport::Tls(_)));
+    let allow_restart = restarts.policy().allow;
+    let restart_programs = restarts.policy().programs.join(",");
+    let collector = schedules
+        .iter()
+        .map(|s| s.collector.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    tracing::info!(%node, %collector, tls, interval = ?args.interval, allow_restart, %restart_programs, "agent starting");
+    run::run_all(
         reporter,
-        schedule,
+        schedules,
         omswatch_common::telemetry::shutdown_signal(),
     )
     .await;
@@ -345,7 +368,25 @@ mod tests {
         let rpm = include_str!("../Cargo.toml");
         assert!(rpm.contains(r#"dest = "/usr/bin/omswatch-agent""#));
         let args = Args::try_parse_from(&words).expect("the flags of deploy/omswatch-agent.ini");
-        assert!(args.collector.is_some() && args.ca.is_some());
+        assert!(!args.collectors.is_empty() && args.ca.is_some());
         assert!(args.cert.is_some() && args.key.is_some());
+    }
+
+    #[test]
+    fn collectors_repeat_or_comma_separate() {
+        let args = Args::parse_from([
+            "omswatch-agent",
+            "--collector",
+            "https://a:9470,https://b:9470",
+        ]);
+        assert_eq!(args.collectors, ["https://a:9470", "https://b:9470"]);
+        let args = Args::parse_from([
+            "omswatch-agent",
+            "--collector",
+            "https://a:9470",
+            "--collector",
+            "https://b:9470",
+        ]);
+        assert_eq!(args.collectors, ["https://a:9470", "https://b:9470"]);
     }
 }

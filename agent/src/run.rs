@@ -1,5 +1,8 @@
-//! The agent's main loop: keep one stream to the collector open, send a report
-//! every interval and at once on change, reconnect with capped jittered backoff.
+//! The agent's main loop: keep one stream open to each collector (`--collector`,
+//! one or several: a pair sharing a store), send a report every interval and at
+//! once on change, reconnect each with its own capped jittered backoff. One prober
+//! feeds every stream ([`fanout`]), so a dead or hung collector delays neither the
+//! probes nor the reports to the others.
 //! A connection that stops answering is given up: HTTP/2 pings and an ack
 //! deadline (three reporting intervals without an ack) find it half-open.
 //! A failing probe is data in the report; nothing here ends the agent but shutdown,
@@ -9,13 +12,15 @@
 //! [`crate::restart`]; its answers go back on fresh reports (`run/restart.rs`).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use omswatch_common::proto::v1::reporting_client::ReportingClient;
 use omswatch_common::proto::v1::{NodeReport, ReportAck, RestartOutcome};
 use omswatch_common::telemetry::chain;
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Streaming;
@@ -25,9 +30,11 @@ use crate::backoff::Backoff;
 use crate::report::{Fingerprint, Reporter};
 use crate::restart::Restarts;
 use crate::transport::Transport;
+use fanout::{Probed, SharedReporter, Slot};
 
 mod ack;
 mod ended;
+pub mod fanout;
 mod restart;
 
 use ack::{ACK_DEADLINE_INTERVALS, AckDeadline};
@@ -42,7 +49,7 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 /// round trips on the worst link, far less than the reporting deadline.
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How the agent talks to the collector.
+/// How the agent talks to one collector (one per `--collector` URL).
 #[derive(Debug, Clone)]
 pub struct Schedule {
     /// The collector's URL.
@@ -59,22 +66,51 @@ pub struct Schedule {
     pub restarts: Restarts,
 }
 
-/// Runs until `shutdown` completes.
-pub async fn run(mut reporter: Reporter, schedule: Schedule, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
+/// Runs until `shutdown` completes: one stream to `schedule`'s collector.
+pub async fn run(reporter: Reporter, schedule: Schedule, shutdown: impl Future<Output = ()>) {
+    run_all(reporter, vec![schedule], shutdown).await;
+}
+
+/// Runs until `shutdown` completes: one prober, and one task per collector of
+/// `schedules`, each with its own stream, backoff and ack deadline
+/// ([`fanout`]: the same report reaches every stream, none waits for another).
+pub async fn run_all(
+    reporter: Reporter,
+    schedules: Vec<Schedule>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let Some(first) = schedules.first() else {
+        return;
+    };
+    let probe_every = first.probe_every;
+    let reporter: SharedReporter = Arc::new(tokio::sync::Mutex::new(reporter));
+    let (slots, slot) = watch::channel(None);
+    let mut streams = JoinSet::new();
+    for schedule in schedules {
+        streams.spawn(stream_forever(
+            Arc::clone(&reporter),
+            schedule,
+            slot.clone(),
+        ));
+    }
+    drop(slot);
+    tokio::select! {
+        () = fanout::probe_forever(reporter, probe_every, slots) => {}
+        () = shutdown => tracing::info!("agent stopping"),
+    }
+    // Dropping the set aborts every stream: their connections close with them.
+    streams.abort_all();
+}
+
+/// One collector's stream, reconnected with its own backoff, forever.
+async fn stream_forever(reporter: SharedReporter, schedule: Schedule, mut slot: Slot) {
     let mut backoff = Backoff::new(Duration::from_millis(500), schedule.backoff_cap);
     loop {
-        let session = session(&mut reporter, &schedule, &mut backoff);
-        let ended = tokio::select! {
-            ended = session => ended,
-            () = &mut shutdown => { tracing::info!("agent stopping"); return; }
-        };
+        let ended = session(&reporter, &schedule, &mut backoff, &mut slot).await;
         let delay = backoff.next_delay(rand::random::<f64>());
-        ended.log(&schedule.collector, &reporter.node, delay);
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = &mut shutdown => { tracing::info!("agent stopping"); return; }
-        }
+        let node = reporter.lock().await.node.clone();
+        ended.log(&schedule.collector, &node, delay);
+        tokio::time::sleep(delay).await;
     }
 }
 
@@ -100,8 +136,13 @@ pub fn endpoint(schedule: &Schedule) -> Result<Endpoint, Ended> {
     }
 }
 
-/// One connection: returns why it ended.
-async fn session(reporter: &mut Reporter, schedule: &Schedule, backoff: &mut Backoff) -> Ended {
+/// One connection: returns why it ended. Its first report is the newest probed one.
+async fn session(
+    reporter: &SharedReporter,
+    schedule: &Schedule,
+    backoff: &mut Backoff,
+    slot: &mut Slot,
+) -> Ended {
     let endpoint = match endpoint(schedule) {
         Ok(endpoint) => endpoint,
         Err(ended) => return ended,
@@ -111,9 +152,17 @@ async fn session(reporter: &mut Reporter, schedule: &Schedule, backoff: &mut Bac
         Err(e) => return Ended::lost("cannot connect", &e),
     };
     let (tx, rx) = mpsc::channel::<NodeReport>(4);
-    let first = reporter.build().await;
+    let first = match slot.wait_for(Option::is_some).await {
+        Ok(probed) => probed
+            .clone()
+            .map(|p| (p.print, NodeReport::clone(&p.report))),
+        Err(_) => None,
+    };
+    let Some((print, first)) = first else {
+        return Ended::Lost("the prober stopped".into());
+    };
     let mut sent = Sent {
-        print: Fingerprint::of(&first),
+        print,
         at: Instant::now(),
         acks: AckDeadline::new(schedule.interval),
     };
@@ -131,8 +180,8 @@ async fn session(reporter: &mut Reporter, schedule: &Schedule, backoff: &mut Bac
             return Ended::first_call(status, tls);
         }
     };
-    tracing::info!(collector = %schedule.collector, node = %reporter.node, "connected to the collector");
-    report_until_ended(reporter, schedule, backoff, (tx, acks), sent).await
+    tracing::info!(collector = %schedule.collector, "connected to the collector");
+    report_until_ended(reporter, schedule, backoff, (tx, acks), sent, slot).await
 }
 
 /// What this stream has sent: for change detection and the ack deadline.
@@ -148,17 +197,16 @@ struct Sent {
 /// The stream's two directions: reports out, acks in.
 type Stream = (mpsc::Sender<NodeReport>, Streaming<ReportAck>);
 
-/// Probes every `probe_every` and reports on change or interval, until the
+/// Sends each probed report on change or when the interval is up, until the
 /// stream ends or the collector stops acknowledging.
 async fn report_until_ended(
-    reporter: &mut Reporter,
+    reporter: &SharedReporter,
     schedule: &Schedule,
     backoff: &mut Backoff,
     (tx, mut acks): Stream,
     mut sent: Sent,
+    slot: &mut Slot,
 ) -> Ended {
-    let mut probe_tick = tokio::time::interval(schedule.probe_every);
-    probe_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (answers, mut answered) = mpsc::channel::<RestartOutcome>(restart::QUEUED_ANSWERS);
     loop {
         tokio::select! {
@@ -166,7 +214,9 @@ async fn report_until_ended(
                 Ok(Some(ack)) => {
                     backoff.reset();
                     match ack.restart {
-                        // It repeats an earlier ack's seq: a command, not an ack.
+                        // It repeats an earlier ack's seq: a command, not an ack. The
+                        // restarts' memory is shared by every stream, so a command id
+                        // seen on another collector's stream is refused as a replay.
                         Some(command) => schedule.restarts.receive(command, answers.clone()),
                         None => sent.acks.acked(ack.seq, Instant::now()),
                     }
@@ -179,7 +229,10 @@ async fn report_until_ended(
                     return ended;
                 }
             },
-            _ = probe_tick.tick() => {
+            changed = slot.changed() => {
+                if changed.is_err() {
+                    return Ended::Lost("the prober stopped".into());
+                }
                 if sent.acks.overdue(Instant::now()) {
                     return Ended::Lost(format!(
                         "no acknowledgement from the collector for {:?} ({ACK_DEADLINE_INTERVALS} \
@@ -187,7 +240,10 @@ async fn report_until_ended(
                         sent.acks.deadline()
                     ));
                 }
-                if let Err(ended) = probe_and_send(reporter, schedule, &tx, &mut sent).await {
+                let probed = slot.borrow_and_update().clone();
+                if let Some(Err(ended)) =
+                    probed.map(|probed| send_if_due(schedule, &tx, &mut sent, probed))
+                {
                     return ended;
                 }
             }
@@ -195,32 +251,27 @@ async fn report_until_ended(
     }
 }
 
-/// Probes, and sends the report when it changed or the interval is up.
-async fn probe_and_send(
-    reporter: &mut Reporter,
+/// Sends `probed` when it changed or the interval is up.
+fn send_if_due(
     schedule: &Schedule,
     tx: &mpsc::Sender<NodeReport>,
     sent: &mut Sent,
+    probed: Probed,
 ) -> Result<(), Ended> {
-    let started = Instant::now();
-    let report = reporter.build().await;
-    let print = Fingerprint::of(&report);
-    let changed = print != sent.print;
-    // One line per probe at debug level: what a probe costs, and a count for scripts/bench-agent.sh.
-    tracing::debug!(seq = report.seq, changed, took = ?started.elapsed(), "probed");
+    let changed = probed.print != sent.print;
     if !changed && sent.at.elapsed() < schedule.interval {
         return Ok(());
     }
-    let seq = report.seq;
+    let seq = probed.report.seq;
     // Never wait for room: on a half-open connection the channel never drains,
     // and the ack deadline must still be checked. Nothing is marked sent when
     // it is full, so the next probe tries again.
-    match tx.try_send(report) {
+    match tx.try_send(NodeReport::clone(&probed.report)) {
         Ok(()) => {
             if changed {
-                tracing::info!(seq, "probe result changed; reporting now");
+                tracing::info!(seq, collector = %schedule.collector, "probe result changed; reporting now");
             }
-            sent.print = print;
+            sent.print = probed.print;
             sent.at = Instant::now();
             sent.acks.sent(seq, sent.at);
             Ok(())
@@ -228,6 +279,7 @@ async fn probe_and_send(
         Err(TrySendError::Full(_)) => {
             tracing::debug!(
                 seq,
+                collector = %schedule.collector,
                 "reports are queueing up for the collector; retrying at the next probe"
             );
             Ok(())

@@ -21,14 +21,17 @@ use tonic::transport::{Channel, Endpoint};
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectArgs {
-    /// The collector's URL: https://HOST:9470, or http:// with --insecure.
+    /// The collector's URL: https://HOST:9470, or http:// with --insecure. For a pair of
+    /// collectors, repeat the flag or comma-separate: the next is asked when one is
+    /// unreachable (not when it refuses), and stderr says which answered.
     #[arg(
         long,
         env = "OMSWATCH_COLLECTOR",
         value_name = "URL",
+        value_delimiter = ',',
         default_value = "https://127.0.0.1:9470"
     )]
-    pub collector: String,
+    pub collector: Vec<String>,
     /// The CA certificate (PEM) that signed the collector's certificate.
     #[arg(long, env = "OMSWATCH_CA", value_name = "FILE")]
     pub ca: Option<PathBuf>,
@@ -74,6 +77,9 @@ pub enum ConnectError {
     /// The TLS files.
     #[error(transparent)]
     Tls(#[from] omswatch_common::tls::TlsError),
+    /// The `--collector` list (empty, or a URL twice).
+    #[error(transparent)]
+    Urls(#[from] omswatch_common::collectors::UrlListError),
 }
 
 /// Why no token could be read. Never carries the file's contents.
@@ -113,11 +119,21 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
-/// Checks the URL against the flags (no file is read). An operator may query
+/// Checks the URLs against the flags (no file is read). An operator may query
 /// with a certificate or a token, so TLS needs only the CA (and cert and key together).
+/// Every URL of a pair must be allowed; the insecure flags allow either https://
+/// or http:// URLs, never both, so the URLs of a pair are reached alike.
 pub fn plan(args: &ConnectArgs) -> Result<Plan, ConnectError> {
-    let url = args.collector.as_str();
-    match security(url, args.insecure, args.insecure_allow_remote)? {
+    let urls = omswatch_common::collectors::parse_list(&args.collector)?;
+    let mut securities = urls
+        .iter()
+        .map(|url| security(url, args.insecure, args.insecure_allow_remote));
+    let first = securities.next().unwrap_or(Ok(Security::Tls))?;
+    for other in securities {
+        other?;
+    }
+    let url = urls[0].as_str();
+    match first {
         Security::Tls if args.ca.is_none() => Err(ConnectError::NoCa(url.to_string())),
         Security::Tls if args.cert.is_some() != args.key.is_some() => Err(ConnectError::Unpaired),
         Security::Tls => Ok(Plan {
@@ -220,8 +236,11 @@ impl Interceptor for BearerAuth {
 /// A checked way to the collector: URL, TLS files, token.
 #[derive(Debug, Clone)]
 pub struct Connection {
-    /// The collector's URL as given.
+    /// The collector's URL as given (the one asked now: the first of `urls` until
+    /// [`crate::failover`] moves on).
     pub url: String,
+    /// Every `--collector` URL, in the order they are asked.
+    pub urls: Vec<String>,
     /// The TLS files, or `None` for plain text.
     pub tls: Option<ClientTlsFiles>,
     /// The token, if any.
@@ -244,12 +263,24 @@ impl ConnectArgs {
         if let Some(files) = &plan.tls {
             files.client_config()?;
         }
+        let urls = omswatch_common::collectors::parse_list(&self.collector)?;
         Ok(Connection {
-            url: self.collector.clone(),
+            url: urls[0].clone(),
+            urls,
             tls: plan.tls,
             auth,
             warnings: plan.warnings,
         })
+    }
+}
+
+impl Connection {
+    /// The same connection to `url` (another collector of the pair).
+    pub fn at(&self, url: &str) -> Connection {
+        Connection {
+            url: url.to_string(),
+            ..self.clone()
+        }
     }
 }
 

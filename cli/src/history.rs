@@ -11,6 +11,7 @@ use omswatch_common::proto::v1::{History, HistoryRequest};
 pub use omswatch_common::views::history_query::{HistoryQuery, When, parse_time};
 
 use crate::connect::{Connection, client};
+use crate::failover::{self, Failure, FailureKind, Repeat};
 use crate::{failure, views};
 
 /// Exit code for an unreachable collector, a refusal or bad usage.
@@ -47,22 +48,29 @@ pub async fn run(connection: &Connection, query: Query) -> ExitCode {
             return ExitCode::from(EXIT_UNUSABLE);
         }
     };
-    let call = fetch(connection, request, query.timeout);
-    let history = match tokio::time::timeout(query.timeout, call).await {
-        Ok(Ok(history)) => history,
-        Ok(Err(e)) => {
-            let tls = connection.tls.is_some();
-            eprintln!(
-                "{}",
-                failure::explain("the history", &connection.url, &e, tls)
-            );
+    let timeout = query.timeout;
+    let call = |at: Connection| {
+        let request = request.clone();
+        async move { fetch(&at, request, timeout).await }
+    };
+    let (history, from) = match failover::ask(connection, timeout, Repeat::Safe, call).await {
+        Ok(answer) => (answer.value, answer.from),
+        Err(Failure {
+            from,
+            kind: FailureKind::Error(e),
+        }) => {
+            let tls = from.tls.is_some();
+            eprintln!("{}", failure::explain("the history", &from.url, &e, tls));
             return ExitCode::from(EXIT_UNUSABLE);
         }
-        Err(_) => {
+        Err(Failure {
+            from,
+            kind: FailureKind::NoAnswer(within),
+        }) => {
             eprintln!(
                 "omswatch: no answer from {} within {}",
-                connection.url,
-                humantime::format_duration(query.timeout)
+                from.url,
+                humantime::format_duration(within)
             );
             return ExitCode::from(EXIT_UNUSABLE);
         }
@@ -73,7 +81,7 @@ pub async fn run(connection: &Connection, query: Query) -> ExitCode {
             omswatch_common::views::history_json::document(&history)
         );
     } else {
-        print!("{}", views::history::table(&history, &connection.url));
+        print!("{}", views::history::table(&history, &from.url));
     }
     ExitCode::SUCCESS
 }

@@ -1,7 +1,8 @@
 //! The `omswatch` CLI: an operator's view of the cluster through the collector's
 //! Query service. The binary (`src/main.rs`) only parses and dispatches; here:
 //! - [`connect`]: how the CLI reaches the collector (TLS or plain text, operator
-//!   certificate or bearer token), and [`failure`]: what it says when that fails;
+//!   certificate or bearer token), [`failover`]: each collector of a pair in turn,
+//!   and [`failure`]: what it says when that fails;
 //! - [`views`]: a `ClusterStatus` as a table for people, JSON for scripts, and the
 //!   exit code both share;
 //! - [`bundle_archive`]: a `GetBundle` answer packed into the support bundle's
@@ -15,6 +16,7 @@ pub mod bundle_archive;
 pub mod certs;
 pub mod check;
 pub mod connect;
+pub mod failover;
 pub mod failure;
 pub mod history;
 pub mod restart;

@@ -17,6 +17,7 @@ use omswatch_cli::bundle_archive::{self, Meta, output, tar_gz};
 use omswatch_cli::certs::{self, CertsCommand};
 use omswatch_cli::check::{self, CheckOptions};
 use omswatch_cli::connect::{ConnectArgs, Connection, client};
+use omswatch_cli::failover::{self, Failure, FailureKind, Repeat};
 use omswatch_cli::failure;
 use omswatch_cli::history;
 use omswatch_cli::restart;
@@ -348,18 +349,15 @@ async fn status(connect: &ConnectArgs, format: Format, timeout: Duration, rows: 
         Ok(c) => c,
         Err(code) => return code,
     };
-    let collector = connection.url.as_str();
-    let answer = tokio::time::timeout(timeout, fetch(&connection, timeout)).await;
-    let status = match answer {
-        Ok(Ok(status)) => status,
-        Ok(Err(e)) => return failed("the status", &connection, &e),
-        Err(_) => {
-            return unusable(&format!(
-                "no answer from {collector} within {}",
-                humantime::format_duration(timeout)
-            ));
-        }
+    let answer = failover::ask(&connection, timeout, Repeat::Safe, |at| async move {
+        fetch(&at, timeout).await
+    })
+    .await;
+    let (status, from) = match answer {
+        Ok(answer) => (answer.value, answer.from),
+        Err(failure) => return failed("the status", &failure),
     };
+    let collector = from.url.as_str();
     match format {
         Format::Table => print!("{}", views::table::render_rows(&status, collector, rows)),
         Format::Json => print!("{}", status_json::document(&status)),
@@ -372,41 +370,41 @@ async fn forget(connect: &ConnectArgs, node: String, timeout: Duration) -> ExitC
         Ok(c) => c,
         Err(code) => return code,
     };
-    let call = async {
+    let call = |at: Connection| {
         let request = ForgetNodeRequest { node: node.clone() };
-        anyhow::Ok(
-            client(&connection, timeout)
-                .await?
-                .forget_node(request)
-                .await?
-                .into_inner(),
-        )
+        async move {
+            anyhow::Ok(
+                client(&at, timeout)
+                    .await?
+                    .forget_node(request)
+                    .await?
+                    .into_inner(),
+            )
+        }
     };
-    match tokio::time::timeout(timeout, call).await {
-        Ok(Ok(reply)) => {
-            println!("omswatch: {}", reply.message);
+    match failover::ask(&connection, timeout, Repeat::OnlyUnreached, call).await {
+        Ok(answer) => {
+            println!("omswatch: {}", answer.value.message);
             ExitCode::SUCCESS
         }
-        Ok(Err(e)) => match e.downcast_ref::<tonic::Status>() {
-            // The collector's own answer says what to do; nothing to add.
-            Some(s)
-                if matches!(
-                    s.code(),
-                    tonic::Code::NotFound
-                        | tonic::Code::FailedPrecondition
-                        | tonic::Code::InvalidArgument
-                ) =>
-            {
-                eprintln!("omswatch: cannot forget {node}: {}", s.message());
-                ExitCode::from(EXIT_UNUSABLE)
-            }
-            _ => failed("forgetting the node", &connection, &e),
+        Err(failure) => match &failure.kind {
+            FailureKind::Error(e) => match e.downcast_ref::<tonic::Status>() {
+                // The collector's own answer says what to do; nothing to add.
+                Some(s)
+                    if matches!(
+                        s.code(),
+                        tonic::Code::NotFound
+                            | tonic::Code::FailedPrecondition
+                            | tonic::Code::InvalidArgument
+                    ) =>
+                {
+                    eprintln!("omswatch: cannot forget {node}: {}", s.message());
+                    ExitCode::from(EXIT_UNUSABLE)
+                }
+                _ => failed("forgetting the node", &failure),
+            },
+            FailureKind::NoAnswer(_) => failed("forgetting the node", &failure),
         },
-        Err(_) => unusable(&format!(
-            "no answer from {} within {}",
-            connection.url,
-            humantime::format_duration(timeout)
-        )),
     }
 }
 
@@ -426,11 +424,21 @@ fn connection(connect: &ConnectArgs) -> Result<Connection, ExitCode> {
     }
 }
 
-/// Says why getting `what` failed (refused, TLS, unreachable); exit code 3.
-fn failed(what: &str, connection: &Connection, error: &anyhow::Error) -> ExitCode {
-    let tls = connection.tls.is_some();
-    eprintln!("{}", failure::explain(what, &connection.url, error, tls));
-    ExitCode::from(EXIT_UNUSABLE)
+/// Says why getting `what` failed (refused, TLS, unreachable, no answer); exit code 3.
+fn failed(what: &str, failure: &Failure) -> ExitCode {
+    let connection = &failure.from;
+    match &failure.kind {
+        FailureKind::Error(error) => {
+            let tls = connection.tls.is_some();
+            eprintln!("{}", failure::explain(what, &connection.url, error, tls));
+            ExitCode::from(EXIT_UNUSABLE)
+        }
+        FailureKind::NoAnswer(within) => unusable(&format!(
+            "no answer from {} within {}",
+            connection.url,
+            humantime::format_duration(*within)
+        )),
+    }
 }
 
 async fn fetch(
@@ -458,17 +466,15 @@ async fn bundle(connect: &ConnectArgs, output: &str, timeout: Duration) -> ExitC
         Ok(c) => c,
         Err(code) => return code,
     };
-    let collector = connection.url.as_str();
-    let bundle = match tokio::time::timeout(timeout, fetch_bundle(&connection, timeout)).await {
-        Ok(Ok(bundle)) => bundle,
-        Ok(Err(e)) => return failed("the bundle", &connection, &e),
-        Err(_) => {
-            return unusable(&format!(
-                "no answer from {collector} within {}",
-                humantime::format_duration(timeout)
-            ));
-        }
+    let answer = failover::ask(&connection, timeout, Repeat::Safe, |at| async move {
+        fetch_bundle(&at, timeout).await
+    })
+    .await;
+    let (bundle, from) = match answer {
+        Ok(answer) => (answer.value, answer.from),
+        Err(failure) => return failed("the bundle", &failure),
     };
+    let collector = from.url.as_str();
     match pack_and_write(&bundle, collector, output) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

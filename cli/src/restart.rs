@@ -12,6 +12,7 @@ use omswatch_common::proto::v1::{RestartReply, RestartRequest};
 use tonic::Code;
 
 use crate::connect::{Connection, client};
+use crate::failover::{self, Failure, FailureKind, Repeat};
 use crate::failure;
 use crate::views::printable::printable;
 
@@ -65,28 +66,39 @@ pub async fn run(connection: &Connection, restart: Restart) -> ExitCode {
         }
     };
     let timeout = restart.wait + ANSWER_ROOM;
-    let call = async {
-        anyhow::Ok(
-            client(connection, timeout)
-                .await?
-                .restart(request)
-                .await?
-                .into_inner(),
-        )
+    let call = |at: Connection| {
+        let request = request.clone();
+        async move {
+            anyhow::Ok(
+                client(&at, timeout)
+                    .await?
+                    .restart(request)
+                    .await?
+                    .into_inner(),
+            )
+        }
     };
     let what = format!("{} on {}", restart.program, restart.node);
-    match tokio::time::timeout(timeout, call).await {
-        Ok(Ok(reply)) => ExitCode::from(report(&reply)),
-        Ok(Err(e)) => {
-            eprintln!("{}", refusal(&what, connection, &e));
+    // A restart is passed to the other collector only when the first was never reached:
+    // one that took the request and went quiet may have sent it already.
+    match failover::ask(connection, timeout, Repeat::OnlyUnreached, call).await {
+        Ok(answer) => ExitCode::from(report(&answer.value)),
+        Err(Failure {
+            from,
+            kind: FailureKind::Error(e),
+        }) => {
+            eprintln!("{}", refusal(&what, &from, &e));
             ExitCode::from(EXIT_UNUSABLE)
         }
-        Err(_) => {
+        Err(Failure {
+            from,
+            kind: FailureKind::NoAnswer(within),
+        }) => {
             eprintln!(
                 "omswatch: no answer from {} within {} about the restart of {what}: see \
                  `omswatch history --kind remediation --node {}` for what happened",
-                connection.url,
-                humantime::format_duration(timeout),
+                from.url,
+                humantime::format_duration(within),
                 restart.node
             );
             ExitCode::from(EXIT_UNUSABLE)

@@ -10,6 +10,7 @@
 //! - [`views`]: the views two programs share (the status JSON of the CLI and the HTTP API).
 //! - [`wire`]: a diagnosis as the proto `ClusterStatus` every view renders.
 //! - [`restart`]: what the collector and the agent agree on about restarting a program.
+pub mod collectors;
 pub mod diagnose;
 pub mod findings;
 pub mod identity;

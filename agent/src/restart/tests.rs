@@ -30,6 +30,23 @@ async fn with_restarts_off_a_command_is_answered_refused_naming_the_switch() {
     );
 }
 
+#[tokio::test]
+async fn a_command_seen_on_one_collectors_stream_is_a_replay_on_the_others() {
+    // As main.rs does: one clone per collector's stream, sharing the memory of ids.
+    let restarts =
+        Restarts::from_flags(false, vec![], SupervisorSettings::default()).expect("flags");
+    let (first, second) = (restarts.clone(), restarts);
+    let (tx_a, mut rx_a) = mpsc::channel(4);
+    let (tx_b, mut rx_b) = mpsc::channel(4);
+    first.receive(command("c7", "oms_console"), tx_a);
+    let answer = rx_a.recv().await.expect("an answer on stream A");
+    assert!(answer.message.contains("--allow-restart"), "{answer:?}");
+    second.receive(command("c7", "oms_console"), tx_b);
+    let again = rx_b.recv().await.expect("an answer on stream B");
+    assert_eq!(again.result, "refused", "{again:?}");
+    assert!(again.message.contains("already received"), "{again:?}");
+}
+
 #[test]
 fn the_agent_itself_may_not_be_listed() {
     let listed = vec![" nginx".to_string(), "omswatch_agent".to_string()];

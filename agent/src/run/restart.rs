@@ -8,8 +8,9 @@ use omswatch_common::proto::v1::{NodeReport, RestartOutcome};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::fanout::{self, SharedReporter};
 use super::{Ended, Sent};
-use crate::report::{Fingerprint, Reporter};
+use crate::report::Fingerprint;
 
 /// Answers waiting to be sent, per stream; a restart answers at most twice.
 pub(super) const QUEUED_ANSWERS: usize = 16;
@@ -19,12 +20,12 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Sends `outcome` on a fresh report.
 pub(super) async fn send_answer(
-    reporter: &mut Reporter,
+    reporter: &SharedReporter,
     tx: &mpsc::Sender<NodeReport>,
     sent: &mut Sent,
     outcome: RestartOutcome,
 ) -> Result<(), Ended> {
-    let mut report = reporter.build().await;
+    let mut report = fanout::build(reporter).await;
     let command = outcome.command_id.clone();
     report.restart = Some(outcome);
     // The answer's fault strings are supervisord's: within the limits like the rest.

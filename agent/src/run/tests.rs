@@ -123,6 +123,17 @@ fn reporter(dir: &Path, node: &str) -> Reporter {
     Reporter::new(node.into(), String::new(), 1000, probes)
 }
 
+/// One session of `reporter` to `schedule`'s collector, fed by a prober as `run_all` does.
+async fn fed_session(reporter: Reporter, schedule: &Schedule, backoff: &mut Backoff) -> Ended {
+    let reporter: SharedReporter = Arc::new(tokio::sync::Mutex::new(reporter));
+    let (slots, mut slot) = watch::channel(None);
+    let prober = fanout::probe_forever(Arc::clone(&reporter), schedule.probe_every, slots);
+    tokio::select! {
+        () = prober => Ended::Lost("the prober stopped".into()),
+        ended = session(&reporter, schedule, backoff, &mut slot) => ended,
+    }
+}
+
 /// One session of `node` presenting `files` to `url`.
 async fn one_session(url: &str, files: ClientTlsFiles, dir: &Path, node: &str) -> Ended {
     let schedule = Schedule {
@@ -134,8 +145,7 @@ async fn one_session(url: &str, files: ClientTlsFiles, dir: &Path, node: &str) -
         restarts: crate::restart::Restarts::default(),
     };
     let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_secs(1));
-    let mut reporter = reporter(dir, node);
-    let ended = session(&mut reporter, &schedule, &mut backoff);
+    let ended = fed_session(reporter(dir, node), &schedule, &mut backoff);
     tokio::time::timeout(Duration::from_secs(20), ended)
         .await
         .unwrap_or_else(|_| Ended::Lost("test timed out".into()))
@@ -241,8 +251,7 @@ async fn a_collector_that_stops_acknowledging_ends_the_session() {
         restarts: crate::restart::Restarts::default(),
     };
     let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_secs(1));
-    let mut reporter = reporter(dir.path(), "n1");
-    let ended = session(&mut reporter, &schedule, &mut backoff);
+    let ended = fed_session(reporter(dir.path(), "n1"), &schedule, &mut backoff);
     let ended = tokio::time::timeout(Duration::from_secs(20), ended)
         .await
         .unwrap_or_else(|_| Ended::Lost("test timed out".into()));
@@ -250,4 +259,84 @@ async fn a_collector_that_stops_acknowledging_ends_the_session() {
         matches!(&ended, Ended::Lost(r) if r.contains("no acknowledgement")),
         "{ended}"
     );
+}
+
+/// Acknowledges every report and tells the test each report's seq.
+struct CountingCollector(mpsc::Sender<u64>);
+
+#[tonic::async_trait]
+impl Reporting for CountingCollector {
+    type ReportStream = Pin<Box<dyn Stream<Item = Result<ReportAck, Status>> + Send>>;
+
+    async fn report(
+        &self,
+        request: Request<Streaming<NodeReport>>,
+    ) -> Result<Response<Self::ReportStream>, Status> {
+        let mut inbound = request.into_inner();
+        let seen = self.0.clone();
+        let (acks, out) = mpsc::channel(16);
+        tokio::spawn(async move {
+            while let Ok(Some(report)) = inbound.message().await {
+                let _ = seen.send(report.seq).await;
+                let ack = ReportAck {
+                    seq: report.seq,
+                    ..ReportAck::default()
+                };
+                if acks.send(Ok(ack)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(out),
+        )))
+    }
+}
+
+#[tokio::test]
+async fn a_hung_collector_does_not_delay_the_reports_to_the_live_one() {
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let live = tokio::net::TcpListener::bind((loopback, 0))
+        .await
+        .expect("bind");
+    let live_port = live.local_addr().expect("addr").port();
+    let (seen_tx, mut seen) = mpsc::channel(64);
+    let router = Server::builder().add_service(ReportingServer::new(CountingCollector(seen_tx)));
+    tokio::spawn(router.serve_with_incoming(TcpListenerStream::new(live)));
+    // Accepts connections and never says a word: a hung collector.
+    let hung = tokio::net::TcpListener::bind((loopback, 0))
+        .await
+        .expect("bind");
+    let hung_port = hung.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hung.accept().await {
+            held.push(socket);
+        }
+    });
+    let schedule = |port: u16| Schedule {
+        collector: format!("http://127.0.0.1:{port}"),
+        transport: Transport::Plain,
+        interval: Duration::from_millis(200),
+        probe_every: Duration::from_millis(100),
+        backoff_cap: Duration::from_secs(1),
+        restarts: crate::restart::Restarts::default(),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schedules = vec![schedule(hung_port), schedule(live_port)];
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = tokio::spawn(run_all(reporter(dir.path(), "n1"), schedules, async {
+        let _ = stopped.await;
+    }));
+    // The hung collector is listed first; the live one still gets report after report.
+    let mut seqs = Vec::new();
+    while seqs.len() < 5 {
+        match tokio::time::timeout(Duration::from_secs(30), seen.recv()).await {
+            Ok(Some(seq)) => seqs.push(seq),
+            other => panic!("the live collector stopped getting reports after {seqs:?}: {other:?}"),
+        }
+    }
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let _ = stop.send(());
+    agent.await.expect("the agent stops");
 }

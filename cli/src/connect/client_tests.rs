@@ -195,3 +195,71 @@ async fn an_operator_certificate_is_presented_over_tls_and_a_node_one_refused() 
     .await;
     assert_eq!(code(anonymous), Some(tonic::Code::Unauthenticated));
 }
+
+/// Asks through [`crate::failover::ask`] as `omswatch status` does; the URL that answered.
+async fn ask_pair(flags: &[String]) -> Result<String, crate::failover::Failure> {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        connect: ConnectArgs,
+    }
+    let argv = std::iter::once("omswatch".to_string()).chain(flags.iter().cloned());
+    let connection = Flags::try_parse_from(argv)
+        .expect("flags")
+        .connect
+        .connection()
+        .expect("connection");
+    let timeout = Duration::from_secs(10);
+    let call = |at: crate::connect::Connection| async move {
+        let mut client = client(&at, timeout).await?;
+        anyhow::Ok(client.get_status(StatusRequest {}).await?.into_inner())
+    };
+    crate::failover::ask(&connection, timeout, crate::failover::Repeat::Safe, call)
+        .await
+        .map(|answer| answer.from.url)
+}
+
+#[tokio::test]
+async fn a_pair_is_asked_in_turn_past_a_dead_collector_but_not_past_a_refusal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = Ca::create("test", Validity::days(1)).expect("ca");
+    let (ca_file, _) = write_pair(dir.path(), "ca", ca.pem()).expect("write ca");
+    let ca_file = ca_file.display().to_string();
+    let live = serve(Some(&ca)).await;
+    // A port that was bound and released: nothing listens there.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        format!("https://127.0.0.1:{port}")
+    };
+    let token = dir.path().join("token");
+    std::fs::write(&token, format!("{TOKEN}\n")).expect("write");
+    let token = token.display().to_string();
+    let pair = format!("{dead},{live}");
+    let flags = [
+        "--collector",
+        &pair,
+        "--ca",
+        &ca_file,
+        "--token-file",
+        &token,
+    ];
+    let answered = ask_pair(&strings(&flags))
+        .await
+        .expect("the live one answers");
+    assert_eq!(answered, live);
+    // Refused by the first (no credentials): final, the second is not asked.
+    let other = serve(Some(&ca)).await;
+    let refusing = format!("{live},{other}");
+    let flags = ["--collector", &refusing, "--ca", &ca_file];
+    let failure = ask_pair(&strings(&flags)).await.expect_err("refused");
+    assert_eq!(failure.from.url, live, "the refusal is the first's answer");
+    match failure.kind {
+        crate::failover::FailureKind::Error(e) => {
+            let code = e.downcast_ref::<Status>().map(Status::code);
+            assert_eq!(code, Some(tonic::Code::Unauthenticated));
+        }
+        other => panic!("want a refusal, got {other:?}"),
+    }
+}

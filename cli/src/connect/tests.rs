@@ -85,7 +85,7 @@ fn url_scheme_and_flags_decide_tls_or_plain_text() {
 
 #[test]
 fn the_default_collector_is_https_on_loopback() {
-    assert_eq!(args(&[]).collector, "https://127.0.0.1:9470");
+    assert_eq!(args(&[]).collector, ["https://127.0.0.1:9470"]);
 }
 
 #[test]
@@ -229,4 +229,36 @@ fn other_failures_point_at_tls_or_the_collector() {
     let busy = tonic::Status::unavailable("shutting down");
     let text = failure::explain("the status", "http://127.0.0.1:1", &busy.into(), false);
     assert!(text.contains("shutting down (Unavailable)"), "{text}");
+}
+
+#[test]
+fn a_pair_repeats_the_flag_or_comma_separates_and_is_reached_alike() {
+    let pair = args(&["--collector", "https://a:9470,https://b:9470", "--ca", "c"]);
+    assert_eq!(pair.collector, ["https://a:9470", "https://b:9470"]);
+    let repeated = args(&[
+        "--collector",
+        "https://a:9470",
+        "--collector",
+        "https://b:9470",
+        "--ca",
+        "c",
+    ]);
+    assert_eq!(repeated.collector, pair.collector);
+    assert!(connect::plan(&pair).expect("plan").tls.is_some());
+    let mixed = args(&[
+        "--collector",
+        "https://a:9470,http://127.0.0.1:9470",
+        "--ca",
+        "c",
+        "--insecure",
+    ]);
+    let err = connect::plan(&mixed).expect_err("mixed");
+    assert!(
+        err.to_string()
+            .contains("does not turn off certificate checks"),
+        "{err}"
+    );
+    let twice = args(&["--collector", "https://a:9470,https://a:9470", "--ca", "c"]);
+    let err = connect::plan(&twice).expect_err("twice");
+    assert!(err.to_string().contains("given twice"), "{err}");
 }

@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "remediation events: actor, program, result, duration, reason, request id",
         include_str!("migrations/0003_remediation.sql"),
     ),
+    (
+        4,
+        "pair: a dedupe key on timeline events, so a late collector does not echo a change",
+        include_str!("migrations/0004_pair.sql"),
+    ),
 ];
 
 /// The embedded migrations, as sqlx reads them.
@@ -51,8 +56,47 @@ impl MigrationSource<'static> for Embedded {
     }
 }
 
-/// Creates the tables of a new store, or upgrades an older one.
+/// The MySQL named lock the collectors of a pair take around their migrations.
+const MIGRATION_LOCK: &str = "omswatch_store_migrations";
+/// How long a collector waits for the other of a pair to finish migrating (seconds).
+const MIGRATION_LOCK_WAIT_S: i64 = 120;
+
+/// Creates the tables of a new store, or upgrades an older one. On MySQL, under a named
+/// lock: two collectors of a pair started together on an empty store would otherwise run
+/// the same migration at once (sqlx's own lock, `GET_LOCK(name, -1)`, did not keep them
+/// apart on MariaDB: sqlx ignores its result), and the loser would find it "partially
+/// applied" and refuse to start (seen in tests/tests/pair.rs).
 pub(super) async fn migrate(pool: &AnyPool) -> Result<(), MigrateError> {
     let migrator = Migrator::new(Embedded).await?;
-    migrator.run(pool).await
+    let mut conn = pool.acquire().await?;
+    if !conn.backend_name().eq_ignore_ascii_case("mysql") {
+        // SQLite: one collector per file (its flock); give the connection back first.
+        drop(conn);
+        return migrator.run(pool).await;
+    }
+    let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
+        .bind(MIGRATION_LOCK)
+        .bind(MIGRATION_LOCK_WAIT_S)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap_or_else(|e| {
+            // A database without named locks: migrate unlocked, as before.
+            tracing::debug!(error = %e, "no named lock for the migrations");
+            Some(1)
+        });
+    if got != Some(1) {
+        tracing::warn!(
+            "another collector has been migrating this store for {MIGRATION_LOCK_WAIT_S}s; \
+             migrating anyway"
+        );
+    }
+    // On the pool, not on `conn`: a migrator borrowing a connection makes a future that
+    // tokio::spawn rejects (not Send for every lifetime). The named lock is the session's of
+    // `conn`, held meanwhile; the pool has connections to spare at start.
+    let migrated = migrator.run(pool).await;
+    let _ = sqlx::query("SELECT RELEASE_LOCK(?)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await;
+    migrated
 }

@@ -57,10 +57,19 @@ pub(super) fn collector_args(
 
 /// Starts the collector; its log is appended to, so a restart keeps the first run's lines.
 pub(super) fn launch_collector(dir: &TempDir, args: &[String]) -> anyhow::Result<TrackedChild> {
+    launch_collector_logging(dir, args, "collector.log")
+}
+
+/// Starts a collector logging to `log_name` in `dir` (appended to).
+pub(super) fn launch_collector_logging(
+    dir: &TempDir,
+    args: &[String],
+    log_name: &str,
+) -> anyhow::Result<TrackedChild> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.path().join("collector.log"))?;
+        .open(dir.path().join(log_name))?;
     let mut command = dying_with_parent(Command::new, &bin_path("omswatch-collector")?)?;
     command
         .args(args)

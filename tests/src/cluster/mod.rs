@@ -8,6 +8,7 @@ mod files;
 mod history;
 mod launch;
 mod once;
+mod pair;
 mod pki;
 mod query;
 mod remediation;
@@ -16,6 +17,7 @@ mod spec;
 pub use files::{CM_DB, HEARTBEAT_DB, META_PASSWORD, META_USER, heartbeat_db};
 pub use history::brief;
 pub use once::OnceRun;
+pub use pair::Peer;
 pub use pki::{CertFiles, Pki, TOKEN};
 pub use query::proto_finding;
 pub use remediation::CliRun;
@@ -59,6 +61,8 @@ pub struct Cluster {
     pub collector_url: String,
     /// The collector's HTTP listener (`/metrics`, `/api/v1/status`), no trailing slash.
     pub http_url: String,
+    /// The second collector of a pair ([`ClusterSpec::pair`]), on the same store.
+    pub peer: Option<Peer>,
     /// The config.yaml the collector reads (region 0's).
     pub config_path: PathBuf,
     /// Every region's config.yaml, by region index.
@@ -129,6 +133,10 @@ impl Cluster {
         let mut collector_args = collector_args(&region_configs, &net, ports, &spec, pki.as_ref());
         collector_args.extend(history::store_args(&db, &dir, spec.store).await?);
         let collector = launch_collector(&dir, &collector_args)?;
+        let peer = match spec.pair {
+            true => Some(Peer::launch(&dir, &collector_args, &net, scheme)?),
+            false => None,
+        };
         let config_path = region_configs[0].clone();
         let mut cluster = Cluster {
             db,
@@ -139,6 +147,7 @@ impl Cluster {
             collector_args,
             collector_url,
             http_url,
+            peer,
             config_path,
             region_configs,
             node_configs,
@@ -160,6 +169,7 @@ impl Cluster {
                 s["nodes"].as_array().is_some_and(|n| n.len() == expected)
             })
             .await?;
+        cluster.wait_peer_nodes(expected).await?;
         Ok(cluster)
     }
 
@@ -173,9 +183,13 @@ impl Cluster {
         let log = std::fs::File::create(self.dir.path().join(format!("agent-{}.log", node.name)))?;
         let logs = files::write_log_dir(self.dir.path(), &node.name, node.docker_init_ran)?;
         let mut command = agent_command(net, node.clock_offset.as_deref())?;
+        let collectors = match &self.peer {
+            Some(peer) => format!("{},{}", self.collector_url, peer.url),
+            None => self.collector_url.clone(),
+        };
         command
             .arg("--collector")
-            .arg(&self.collector_url)
+            .arg(&collectors)
             .args([
                 "--node",
                 &node.name,
@@ -237,6 +251,7 @@ impl Cluster {
             .iter()
             .flatten()
             .chain([&self.collector])
+            .chain(self.peer.iter().map(|p| &p.collector))
             .flat_map(TrackedChild::pids)
             .collect();
         pids.extend(self.supervisors.iter().flat_map(Supervisord::pids));
@@ -407,6 +422,9 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         self.agents.clear();
         self.collector.kill();
+        if let Some(peer) = &mut self.peer {
+            peer.collector.kill();
+        }
         self.supervisors.clear();
     }
 }

@@ -147,6 +147,9 @@ pub struct ClusterSpec {
     pub collector_args: Vec<String>,
     /// The collector's store.
     pub store: StoreKind,
+    /// A second collector on the same store (it must be [`StoreKind::MariaDb`]), with the
+    /// same flags on other ports; agents report to both (see [`super::Peer`]).
+    pub pair: bool,
 }
 
 /// Collector flags that keep this machine's real load, memory and disk out of tests.
@@ -177,6 +180,7 @@ impl ClusterSpec {
             tls: true,
             collector_args: neutral_resource_thresholds(),
             store: StoreKind::Sqlite,
+            pair: false,
         }
     }
 

@@ -7,6 +7,7 @@
 //! store up to date anyway (what flapped in between is lost, nothing else).
 //! Recording starts after the restart grace ([`grace`]).
 
+pub mod echo;
 pub mod grace;
 pub mod plan;
 pub mod sql;

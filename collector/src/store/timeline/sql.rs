@@ -3,13 +3,16 @@
 //! each other's clocks: raising is an `INSERT` keyed by the finding's identity
 //! (a unique violation means the other collector raised it: no event),
 //! clearing a `DELETE` (0 rows: already cleared: no event), and a node's state
-//! a compare-and-set on its row.
+//! a compare-and-set on its row. A collector that sees a change late, after the
+//! other recorded it and its reversal, finds the other's event under the same key
+//! ([`super::echo`]) and records nothing.
 
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::echo::dedupe_key;
 use super::plan::{ActiveFinding, FindingRecord};
 use crate::store::error::is_unique_violation;
 use crate::store::events::{Event, EventKind, to_json};
@@ -33,6 +36,13 @@ impl Store {
         self.timed(async {
             let q = |e| self.query_error(e);
             let mut tx = self.pool().begin().await.map_err(q)?;
+            let key = dedupe_key(EventKind::Raised.as_str(), &[&f.id]);
+            if self.echoes(&mut tx, &key, at).await.map_err(q)? {
+                // The other collector raised it moments ago (and may have cleared it since).
+                tx.rollback().await.map_err(q)?;
+                tracing::debug!(finding = %f.id, "raised by the other collector of the pair moments ago");
+                return self.raised_at(f, at).await;
+            }
             let event = self.finding_event(EventKind::Raised, f, at, None);
             let inserted = sqlx::query(
                 "INSERT INTO active_findings (finding_key, finding_id, code, severity, nodes, message, \
@@ -52,25 +62,33 @@ impl Store {
             match inserted {
                 Err(e) if is_unique_violation(&e) => {
                     tx.rollback().await.map_err(q)?;
-                    let row = sqlx::query(
-                        "SELECT raised_at_unix_ms FROM active_findings WHERE finding_key = ?",
-                    )
-                    .bind(finding_key(&f.id))
-                    .fetch_optional(self.pool())
-                    .await
-                    .map_err(q)?;
-                    return Ok(match row {
-                        Some(row) => row.try_get("raised_at_unix_ms").map_err(q)?,
-                        None => at,
-                    });
+                    return self.raised_at(f, at).await;
                 }
                 other => other.map_err(q)?,
             };
             self.insert_event(&mut tx, &event).await.map_err(q)?;
+            self.mark_change(&mut tx, &event.id, &key).await.map_err(q)?;
             tx.commit().await.map_err(q)?;
             Ok(at)
         })
         .await
+    }
+
+    /// When the other collector raised `f`, as its active row says; `at` when it
+    /// has no row (cleared since).
+    async fn raised_at(&self, f: &FindingRecord, at: i64) -> Result<i64> {
+        let row =
+            sqlx::query("SELECT raised_at_unix_ms FROM active_findings WHERE finding_key = ?")
+                .bind(finding_key(&f.id))
+                .fetch_optional(self.pool())
+                .await
+                .map_err(|e| self.query_error(e))?;
+        match row {
+            Some(row) => row
+                .try_get("raised_at_unix_ms")
+                .map_err(|e| self.query_error(e)),
+            None => Ok(at),
+        }
     }
 
     /// Clears `active` at `at`; false when it was already cleared (no event).
@@ -78,6 +96,13 @@ impl Store {
         self.timed(async {
             let q = |e| self.query_error(e);
             let mut tx = self.pool().begin().await.map_err(q)?;
+            let key = dedupe_key(EventKind::Cleared.as_str(), &[&active.record.id]);
+            if self.echoes(&mut tx, &key, at).await.map_err(q)? {
+                // The other collector cleared it moments ago; an active row now is its
+                // raising again since, which it will clear itself.
+                tx.rollback().await.map_err(q)?;
+                return Ok(false);
+            }
             let deleted = sqlx::query("DELETE FROM active_findings WHERE finding_key = ?")
                 .bind(finding_key(&active.record.id))
                 .execute(&mut *tx)
@@ -94,6 +119,9 @@ impl Store {
                 Some(active.raised_at_unix_ms),
             );
             self.insert_event(&mut tx, &event).await.map_err(q)?;
+            self.mark_change(&mut tx, &event.id, &key)
+                .await
+                .map_err(q)?;
             tx.commit().await.map_err(q)?;
             Ok(true)
         })
@@ -139,7 +167,8 @@ impl Store {
             .map(|row| required_text(&row, "state"))
             .transpose()
             .map_err(q)?;
-        if current.as_deref() == Some(to) {
+        let key = dedupe_key(EventKind::NodeState.as_str(), &[node, to]);
+        if current.as_deref() == Some(to) || self.echoes(&mut tx, &key, at).await.map_err(q)? {
             tx.rollback().await.map_err(q)?;
             return Ok(Some(false));
         }
@@ -188,6 +217,9 @@ impl Store {
             ..Event::default()
         };
         self.insert_event(&mut tx, &event).await.map_err(q)?;
+        self.mark_change(&mut tx, &event.id, &key)
+            .await
+            .map_err(q)?;
         tx.commit().await.map_err(q)?;
         Ok(Some(true))
     }
