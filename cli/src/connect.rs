@@ -287,6 +287,15 @@ impl Connection {
 /// The Query client type every subcommand uses.
 pub type Client = QueryClient<InterceptedService<Channel, BearerAuth>>;
 
+/// How long connecting may take within a call's `timeout`: half of it, 0.5–10 s. Shorter than
+/// the call's own bound so a collector that drops packets fails as "could not connect" (the
+/// next of a pair is asked, also for a restart), not as "no answer" (final for a restart).
+pub fn connect_within(timeout: Duration) -> Duration {
+    (timeout / 2)
+        .clamp(Duration::from_millis(500), Duration::from_secs(10))
+        .min(timeout)
+}
+
 /// A Query client for `connection`, every call bounded by `timeout`.
 pub async fn client(connection: &Connection, timeout: Duration) -> anyhow::Result<Client> {
     let url = &connection.url;
@@ -294,7 +303,7 @@ pub async fn client(connection: &Connection, timeout: Duration) -> anyhow::Resul
         .map_err(|e| {
             anyhow::anyhow!("bad collector URL {url:?} ({e}); expected e.g. https://10.0.0.5:9470")
         })?
-        .connect_timeout(timeout)
+        .connect_timeout(connect_within(timeout))
         .timeout(timeout);
     if let Some(files) = &connection.tls {
         endpoint = endpoint.tls_config(files.client_config()?)?;

@@ -51,21 +51,38 @@ pub enum Repeat {
 }
 
 /// Whether `error` means the collector could not be reached, so the next may be asked.
-/// Refusals are final; so is any answer the collector decided on.
+/// Refusals are final; so is any answer the collector decided on. For an action
+/// ([`Repeat::OnlyUnreached`]) only a collector never connected to is passed over: the
+/// collector answers some of its own outcomes with UNAVAILABLE ("no answer from the agent"
+/// after the command went down the stream, "the node is not connected"), and asking the other
+/// collector of the pair then would send a second restart with a new id.
 pub fn unreachable(error: &anyhow::Error, repeat: Repeat) -> bool {
     let Some(status) = error.downcast_ref::<tonic::Status>() else {
         // No status at all: connecting failed (refused, timed out, TLS).
         return true;
     };
+    if repeat == Repeat::OnlyUnreached {
+        return never_connected(status);
+    }
     match status.code() {
-        Code::Unavailable => true,
-        Code::DeadlineExceeded | Code::Cancelled => repeat == Repeat::Safe,
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => true,
         // A transport failure under the status (the connection broke mid-call).
-        Code::Unknown | Code::Internal => {
-            repeat == Repeat::Safe && std::error::Error::source(status).is_some()
-        }
+        Code::Unknown | Code::Internal => std::error::Error::source(status).is_some(),
         _ => false,
     }
+}
+
+/// Whether the status is the client's own "could not connect" (a `ConnectError` under it),
+/// not anything the collector said.
+fn never_connected(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::ConnectError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// Asks `call` of each collector of `connection` in turn, each bounded by `timeout`,
@@ -143,9 +160,13 @@ mod tests {
     #[test]
     fn only_an_unreachable_collector_passes_the_question_on() {
         let connect = anyhow::anyhow!("transport error: Connection refused (os error 111)");
+        let reconnect =
+            anyhow::Error::new(tonic::Status::from_error(Box::new(tonic::ConnectError(
+                Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+            ))));
         for repeat in [Repeat::Safe, Repeat::OnlyUnreached] {
             assert!(unreachable(&connect, repeat));
-            assert!(unreachable(&status(Code::Unavailable), repeat));
+            assert!(unreachable(&reconnect, repeat));
             for final_code in [
                 Code::PermissionDenied,
                 Code::Unauthenticated,
@@ -156,12 +177,26 @@ mod tests {
                 assert!(!unreachable(&status(final_code), repeat), "{final_code:?}");
             }
         }
+        assert!(unreachable(&status(Code::Unavailable), Repeat::Safe));
         assert!(unreachable(&status(Code::DeadlineExceeded), Repeat::Safe));
-        assert!(!unreachable(
-            &status(Code::DeadlineExceeded),
-            Repeat::OnlyUnreached
-        ));
         // An Unknown the collector decided on (no transport error under it) is its answer.
         assert!(!unreachable(&status(Code::Unknown), Repeat::Safe));
+    }
+
+    #[test]
+    fn an_action_goes_on_only_from_a_collector_never_connected_to() {
+        // The collector's own UNAVAILABLE (the agent did not answer after the command went
+        // down its stream; the node is not connected there) must not send a second restart.
+        for code in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::Cancelled,
+            Code::Unknown,
+        ] {
+            assert!(
+                !unreachable(&status(code), Repeat::OnlyUnreached),
+                "{code:?}"
+            );
+        }
     }
 }

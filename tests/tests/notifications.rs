@@ -379,6 +379,19 @@ async fn a_restart_reaches_a_webhook_and_alertmanager() -> Result {
     let cluster = Cluster::start(spec).await?;
     cluster.supervisors[1].stop_program("oms_console").await?;
     cluster.wait_finding(CODE, &[NODE]).await?;
+    // A caller who may not restart (the read-only token) is recorded and reaches the webhook,
+    // but opens no alert: only the operator's request below does.
+    let pki = cluster.pki.clone().context("TLS")?;
+    let read_only = [
+        "--ca".to_string(),
+        pki.ca.display().to_string(),
+        "--token-file".into(),
+        pki.token_file.display().to_string(),
+    ];
+    let denied = cluster
+        .omswatch_with(&["restart", NODE, "oms_console"], &read_only)
+        .await?;
+    assert_eq!(denied.code, 3, "{denied:?}");
     let run = cluster
         .omswatch_run(&["restart", NODE, "oms_console", "--reason", "notify e2e"])
         .await?;
@@ -389,10 +402,19 @@ async fn a_restart_reaches_a_webhook_and_alertmanager() -> Result {
         &hook,
         Duration::from_secs(30),
         "the restart's events",
-        |r| remediation_bodies(r).len() >= 2,
+        |r| remediation_bodies(r).len() >= 3,
     )
     .await?;
-    let bodies = remediation_bodies(&received);
+    let (denials, bodies): (Vec<Value>, Vec<Value>) = remediation_bodies(&received)
+        .into_iter()
+        .partition(|b| b["result"] == "refused");
+    assert_eq!(denials.len(), 1, "{denials:#?}");
+    assert!(
+        denials[0]["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("token")),
+        "{denials:#?}"
+    );
     let results: Vec<&str> = bodies.iter().filter_map(|b| b["result"].as_str()).collect();
     assert_eq!(results, ["requested", "running"], "{bodies:#?}");
     let done = &bodies[1];

@@ -115,7 +115,8 @@ impl Remediation {
                 message,
                 Some(attempt.started.elapsed()),
             );
-            if !self.audited(&event).await {
+            let alert = refusal.kind != RefusalKind::Forbidden;
+            if !self.audited_alerting(&event, alert).await {
                 refusal.audited = false;
             }
         }

@@ -165,8 +165,15 @@ impl Remediation {
     /// Records `event` in the timeline (and so in the webhooks' outbox), then hands it to
     /// Alertmanager; whether it was recorded.
     async fn audited(&self, event: &Event) -> bool {
+        self.audited_alerting(event, true).await
+    }
+
+    /// [`Self::audited`], handing the event to Alertmanager only when `alert`: a caller who
+    /// may not restart at all is recorded but alerts nobody (each of its requests would
+    /// otherwise open an alert of its own).
+    async fn audited_alerting(&self, event: &Event, alert: bool) -> bool {
         let recorded = audit::record(&self.inner.store, event).await;
-        if recorded {
+        if recorded && alert {
             self.inner.alerts.remediation(event);
         }
         recorded
